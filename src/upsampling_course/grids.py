@@ -1,0 +1,266 @@
+"""Pixel-grid plots of small images and volumes, used by every chapter.
+
+A grid plot shows an image the way the upsampling examples are reasoned about: one
+square per pixel, a tick per pixel labelled 1..n, white lines between pixels, and the
+value written in each cell when it fits.  Keras-shaped arrays ``(1, H, W, 1)`` and
+``(1, D, H, W, 1)`` are accepted as they come out of a layer.
+
+The functions draw and return figures and axes; they never call ``plt.show()`` and
+close nothing, so the caller (a notebook cell, a test) decides what happens next.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+__all__ = ["plot_grid", "plot_grids", "plot_volume", "as_image", "as_volume"]
+
+# Below this font size (points) a value no longer reads, so cells stay blank.
+_MIN_VALUE_FONTSIZE = 5.0
+_MAX_VALUE_FONTSIZE = 11.0
+# Largest size (inches) of one pixel cell in plot_grids / plot_volume figures.
+_MAX_CELL_INCHES = 0.55
+_MAX_FIGURE_WIDTH = 12.0
+_MAX_FIGURE_HEIGHT = 5.5
+
+Formatter = str | Callable[[float], str] | None
+
+
+def as_image(image) -> np.ndarray:
+    """Return ``image`` as a 2-D ``(H, W)`` array.
+
+    Accepts ``(H, W)``, ``(H, W, 1)`` and a Keras batch of one single-channel image
+    ``(1, H, W, 1)``.  Anything else (several channels, several samples) raises
+    ``ValueError``: silently picking one of them would plot the wrong thing.
+    """
+    array = np.asarray(image)
+    original_shape = array.shape
+    if array.ndim == 4 and array.shape[0] == 1 and array.shape[-1] == 1:
+        array = array[0, ..., 0]
+    elif array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 2 or 0 in array.shape:
+        raise ValueError(
+            f"expected an image of shape (H, W), (H, W, 1) or (1, H, W, 1), got {original_shape}"
+        )
+    if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
+        raise ValueError(f"expected numbers, got an array of dtype {array.dtype}")
+    return array.astype(float)
+
+
+def as_volume(volume) -> np.ndarray:
+    """Return ``volume`` as a 3-D ``(D, H, W)`` array.
+
+    Accepts ``(D, H, W)``, ``(D, H, W, 1)`` and a Keras batch ``(1, D, H, W, 1)``.
+    """
+    array = np.asarray(volume)
+    original_shape = array.shape
+    if array.ndim == 5 and array.shape[0] == 1 and array.shape[-1] == 1:
+        array = array[0, ..., 0]
+    elif array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 3 or 0 in array.shape:
+        raise ValueError(
+            "expected a volume of shape (D, H, W), (D, H, W, 1) or (1, D, H, W, 1), "
+            f"got {original_shape}"
+        )
+    return array.astype(float)
+
+
+def _formatter(values: np.ndarray, fmt: Formatter) -> Callable[[float], str]:
+    if callable(fmt):
+        return fmt
+    if isinstance(fmt, str):
+        return (lambda v: fmt.format(v)) if "{" in fmt else (lambda v: format(v, fmt))
+    finite = values[np.isfinite(values)]
+    if np.all(finite == np.round(finite)):
+        return lambda v: f"{v:.0f}"
+
+    def short(v: float) -> str:
+        # Two decimals are enough for the course's values (1.25, 0.75 ...); drop trailing zeros.
+        text = f"{v:.2f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+
+    return short
+
+
+def _relative_luminance(rgba) -> float:
+    """WCAG relative luminance of an sRGB colour (0 = black, 1 = white)."""
+    channels = np.asarray(rgba[:3], dtype=float)
+    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def _text_colour(rgba) -> str:
+    # 0.179 is where black and white text have the same contrast ratio against the cell.
+    return "black" if _relative_luminance(rgba) > 0.179 else "white"
+
+
+def _cell_size_points(ax: Axes, rows: int, cols: int) -> float:
+    """Side of one pixel cell in points, from the axes' size in the figure (equal aspect)."""
+    fig_width, fig_height = ax.figure.get_size_inches()
+    position = ax.get_position()
+    width_points = position.width * fig_width * 72
+    height_points = position.height * fig_height * 72
+    return min(width_points / cols, height_points / rows)
+
+
+def _label_step(n: int, cell_points: float, label_points: float) -> int:
+    """Label every pixel when the labels fit; otherwise 1, 1 + step, 1 + 2 step ..."""
+    for step in (1, 2, 5, 10, 20, 50, 100):
+        if step * cell_points >= label_points:
+            return step
+    return max(1, n)
+
+
+def _set_pixel_ticks(ax: Axes, rows: int, cols: int) -> None:
+    cell = _cell_size_points(ax, rows, cols)
+    fontsize = 8.0 if cell >= 12 else 7.0
+    # Column labels sit side by side and need their width; row labels only their height.
+    for axis, n, label_points in (
+        (ax.xaxis, cols, 0.6 * fontsize * len(str(cols)) + 3),
+        (ax.yaxis, rows, fontsize + 1),
+    ):
+        step = _label_step(n, cell, label_points)
+        axis.set_ticks(np.arange(n))
+        axis.set_ticklabels(
+            [str(i + 1) if i % step == 0 else "" for i in range(n)]
+        )
+        # Minor ticks sit on the pixel borders; the grid is drawn there, the marks hidden.
+        axis.set_ticks(np.arange(-0.5, n, 1.0), minor=True)
+    ax.tick_params(which="minor", length=0)
+    ax.tick_params(which="major", labelsize=fontsize)
+    ax.grid(which="minor", color="white", linestyle="-", linewidth=min(1.5, max(0.3, 0.08 * cell)))
+    ax.grid(which="major", visible=False)
+
+
+def plot_grid(
+    ax: Axes,
+    image,
+    *,
+    title: str | None = None,
+    annotate: bool = True,
+    colorbar: bool = False,
+    cmap="viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    fmt: Formatter = None,
+) -> Axes:
+    """Draw ``image`` on ``ax`` as a pixel grid and return ``ax``.
+
+    ``image`` is ``(H, W)``, ``(H, W, 1)`` or ``(1, H, W, 1)``.  Rows and columns are
+    labelled 1..n.  With ``annotate`` each cell shows its value (formatted by ``fmt``:
+    a format spec such as ``".2f"``, a ``"{:.2f}"`` template or a callable) in black
+    or white, whichever reads better on the cell's colour; values are left out when
+    the cells are too small for readable text.  ``colorbar`` adds a colour bar beside
+    the axes.  ``vmin``/``vmax`` fix the colour scale (e.g. to share it across plots).
+    """
+    values = as_image(image)
+    rows, cols = values.shape
+    picture = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    _set_pixel_ticks(ax, rows, cols)
+    if title is not None:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(picture, ax=ax, fraction=0.046, pad=0.04)
+    if annotate:
+        _annotate(ax, values, picture.cmap, picture.norm, fmt)
+    return ax
+
+
+def _annotate(ax: Axes, values: np.ndarray, cmap, norm: Normalize, fmt: Formatter) -> None:
+    rows, cols = values.shape
+    to_text = _formatter(values, fmt)
+    labels = [[to_text(v) if np.isfinite(v) else "" for v in row] for row in values]
+    longest = max((len(label) for row in labels for label in row), default=0)
+    if longest == 0:
+        return
+    cell = _cell_size_points(ax, rows, cols)
+    # A digit is about 0.6 em wide; keep a margin of 15% of the cell on each side.
+    fontsize = min(_MAX_VALUE_FONTSIZE, 0.7 * cell / (0.6 * longest), 0.55 * cell)
+    if fontsize < _MIN_VALUE_FONTSIZE:
+        return
+    for r in range(rows):
+        for c in range(cols):
+            if not labels[r][c]:
+                continue
+            colour = _text_colour(cmap(norm(values[r, c])))
+            ax.text(c, r, labels[r][c], ha="center", va="center", fontsize=fontsize, color=colour)
+
+
+def _figure_for(shapes: Sequence[tuple[int, int]], colorbar_space: float) -> tuple[Figure, list]:
+    total_cols = sum(cols for _, cols in shapes)
+    max_rows = max(rows for rows, _ in shapes)
+    gaps = 0.9 * (len(shapes) - 1) + 0.8
+    cell = min(
+        _MAX_CELL_INCHES,
+        (_MAX_FIGURE_WIDTH - gaps - colorbar_space) / total_cols,
+        _MAX_FIGURE_HEIGHT / max_rows,
+    )
+    width = total_cols * cell + gaps + colorbar_space
+    height = max_rows * cell + 1.3
+    fig, axes = plt.subplots(
+        1,
+        len(shapes),
+        figsize=(width, height),
+        gridspec_kw={"width_ratios": [cols for _, cols in shapes]},
+        squeeze=False,
+        layout="constrained",
+    )
+    return fig, list(axes[0])
+
+
+def plot_grids(
+    images: Sequence,
+    titles: Sequence[str] | None = None,
+    *,
+    suptitle: str | None = None,
+    shared_scale: bool = False,
+    **kwargs,
+) -> tuple[Figure, list[Axes]]:
+    """Plot several images side by side (e.g. a layer's input and output).
+
+    Returns ``(fig, axes)`` with one axes per image, in order.  Cells have the same
+    size in every panel, so a 2x2 input looks a quarter of its 4x4 output.  With
+    ``shared_scale`` all panels use one colour scale (the overall min and max unless
+    ``vmin``/``vmax`` are given), and ``colorbar=True`` then draws a single colour bar
+    for the row.  Other keyword arguments go to :func:`plot_grid`.
+    """
+    arrays = [as_image(image) for image in images]
+    if not arrays:
+        raise ValueError("plot_grids needs at least one image")
+    if titles is not None and len(titles) != len(arrays):
+        raise ValueError(f"got {len(titles)} titles for {len(arrays)} images")
+    colorbar = kwargs.pop("colorbar", False)
+    if shared_scale:
+        finite = np.concatenate([a[np.isfinite(a)] for a in arrays])
+        kwargs.setdefault("vmin", float(finite.min()) if finite.size else None)
+        kwargs.setdefault("vmax", float(finite.max()) if finite.size else None)
+    one_colorbar = colorbar and shared_scale
+    colorbar_space = 0.9 if one_colorbar else (0.9 * len(arrays) if colorbar else 0.0)
+    fig, axes = _figure_for([a.shape for a in arrays], colorbar_space)
+    for index, (ax, array) in enumerate(zip(axes, arrays)):
+        title = titles[index] if titles is not None else None
+        plot_grid(ax, array, title=title, colorbar=colorbar and not one_colorbar, **kwargs)
+    if one_colorbar:
+        fig.colorbar(axes[-1].images[0], ax=axes, fraction=0.046, pad=0.04)
+    if suptitle is not None:
+        fig.suptitle(suptitle)
+    return fig, axes
+
+
+def plot_volume(volume, *, title: str | None = None, **kwargs) -> tuple[Figure, list[Axes]]:
+    """Plot a ``(D, H, W)`` volume (or Keras ``(1, D, H, W, 1)``) as a row of depth slices.
+
+    Each slice is a grid titled "depth 1" .. "depth D"; the slices share one colour
+    scale unless ``shared_scale=False`` is passed.  Returns ``(fig, axes)``.
+    """
+    slices = as_volume(volume)
+    kwargs.setdefault("shared_scale", True)
+    titles = [f"depth {d + 1}" for d in range(slices.shape[0])]
+    return plot_grids(list(slices), titles, suptitle=title, **kwargs)

@@ -1,0 +1,177 @@
+"""Tests of the grid-plot helpers in upsampling_course.grids."""
+import matplotlib
+
+matplotlib.use("Agg")  # headless; must precede the pyplot import in grids
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from upsampling_course.grids import as_image, as_volume, plot_grid, plot_grids, plot_volume  # noqa: E402
+
+X = np.array([[1, 2], [3, 4]], dtype="float32")
+BILINEAR = np.array(
+    [[1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5], [2.5, 2.75, 3.25, 3.5], [3, 3.25, 3.75, 4]]
+)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def new_axes(size=(4, 4)):
+    fig, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def tick_labels(axis):
+    return [label.get_text() for label in axis.get_ticklabels()]
+
+
+def test_a_tick_per_pixel_labelled_from_one():
+    ax = plot_grid(new_axes(), np.zeros((3, 5)))
+    assert list(ax.get_xticks()) == [0, 1, 2, 3, 4]
+    assert list(ax.get_yticks()) == [0, 1, 2]
+    assert tick_labels(ax.xaxis) == ["1", "2", "3", "4", "5"]
+    assert tick_labels(ax.yaxis) == ["1", "2", "3"]
+
+
+def test_white_grid_lines_on_pixel_borders_and_no_minor_tick_marks():
+    ax = plot_grid(new_axes(), np.zeros((3, 5)))
+    np.testing.assert_allclose(ax.get_xticks(minor=True), [-0.5, 0.5, 1.5, 2.5, 3.5, 4.5])
+    np.testing.assert_allclose(ax.get_yticks(minor=True), [-0.5, 0.5, 1.5, 2.5])
+    minor_lines = [tick.gridline for tick in ax.xaxis.get_minor_ticks()]
+    assert all(line.get_visible() for line in minor_lines)
+    assert all(matplotlib.colors.to_hex(line.get_color()) == "#ffffff" for line in minor_lines)
+    assert not any(tick.gridline.get_visible() for tick in ax.xaxis.get_major_ticks())
+    assert all(tick.tick1line.get_markersize() == 0 for tick in ax.xaxis.get_minor_ticks())
+
+
+def test_integer_values_written_in_every_cell():
+    ax = plot_grid(new_axes(), X)
+    assert texts(ax) == ["1", "2", "3", "4"]
+    positions = [t.get_position() for t in ax.texts]
+    assert positions == [(0, 0), (1, 0), (0, 1), (1, 1)]
+
+
+def test_fractional_values_use_short_decimals():
+    ax = plot_grid(new_axes(), BILINEAR)
+    assert texts(ax)[:4] == ["1", "1.25", "1.75", "2"]
+    assert len(ax.texts) == 16
+
+
+def test_custom_format_spec_template_and_callable():
+    assert texts(plot_grid(new_axes(), X, fmt=".1f")) == ["1.0", "2.0", "3.0", "4.0"]
+    assert texts(plot_grid(new_axes(), X, fmt="<{:.0f}>"))[0] == "<1>"
+    assert texts(plot_grid(new_axes(), X, fmt=lambda v: f"v{v:g}"))[-1] == "v4"
+
+
+def test_annotate_false_writes_nothing():
+    assert len(plot_grid(new_axes(), X, annotate=False).texts) == 0
+
+
+def test_values_skipped_when_cells_are_too_small():
+    ax = plot_grid(new_axes((3, 3)), np.arange(100 * 100).reshape(100, 100))
+    assert len(ax.texts) == 0
+    labels = tick_labels(ax.xaxis)
+    assert len(labels) == 100 and labels[0] == "1"
+    assert sum(1 for label in labels if label) < 100  # thinned out, not overlapping
+
+
+def test_text_colour_contrasts_with_cell_colour():
+    ax = plot_grid(new_axes(), X, cmap="gray")
+    colours = [matplotlib.colors.to_hex(t.get_color()) for t in ax.texts]
+    # gray: 1 (the minimum) is black, 4 (the maximum) is white.
+    assert colours[0] == "#ffffff"
+    assert colours[-1] == "#000000"
+
+
+def test_nan_cells_stay_blank():
+    ax = plot_grid(new_axes(), np.array([[1.0, np.nan]]))
+    assert texts(ax) == ["1"]
+
+
+def test_title_vmin_vmax_and_cmap():
+    ax = plot_grid(new_axes(), X, title="input", cmap="magma", vmin=0, vmax=10)
+    assert ax.get_title() == "input"
+    image = ax.images[0]
+    assert image.cmap.name == "magma"
+    assert image.get_clim() == (0, 10)
+
+
+def test_colour_bar_added_only_on_request():
+    ax = plot_grid(new_axes(), X)
+    assert len(ax.figure.axes) == 1
+    ax = plot_grid(new_axes(), X, colorbar=True)
+    assert len(ax.figure.axes) == 2
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (2, 3, 1), (1, 2, 3, 1)])
+def test_accepted_image_shapes(shape):
+    ax = plot_grid(new_axes(), np.arange(6).reshape(shape))
+    assert ax.images[0].get_array().shape == (2, 3)
+    assert as_image(np.zeros(shape)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("shape", [(6,), (2, 3, 2), (2, 2, 3, 1), (1, 2, 3, 2), (1, 1, 2, 3, 1), (0, 3)])
+def test_bad_image_shapes_raise(shape):
+    with pytest.raises(ValueError, match="expected an image"):
+        plot_grid(new_axes(), np.zeros(shape))
+
+
+def test_non_numeric_image_raises():
+    with pytest.raises(ValueError, match="numbers"):
+        as_image(np.array([["a", "b"]]))
+
+
+def test_plot_grids_side_by_side_with_equal_cells():
+    fig, axes = plot_grids([X.reshape(1, 2, 2, 1), np.zeros((4, 6))], ["in", "out"], suptitle="s")
+    assert len(axes) == 2 and all(ax.figure is fig for ax in axes)
+    assert [ax.get_title() for ax in axes] == ["in", "out"]
+    assert fig.get_suptitle() == "s"
+    fig.canvas.draw()
+    cell_widths = [ax.get_window_extent().width / n for ax, n in zip(axes, (2, 6))]
+    assert cell_widths[0] == pytest.approx(cell_widths[1], rel=0.05)
+    # No plt.show(): the figure is still open for the caller.
+    assert plt.fignum_exists(fig.number)
+
+
+def test_plot_grids_shared_scale_and_single_colour_bar():
+    fig, axes = plot_grids([X, 2 * X], shared_scale=True, colorbar=True)
+    assert [ax.images[0].get_clim() for ax in axes] == [(1.0, 8.0), (1.0, 8.0)]
+    assert len(fig.axes) == 3  # two grids and one colour bar
+    fig, axes = plot_grids([X, 2 * X], colorbar=True)
+    assert [ax.images[0].get_clim() for ax in axes] == [(1.0, 4.0), (2.0, 8.0)]
+    assert len(fig.axes) == 4
+
+
+def test_plot_grids_errors():
+    with pytest.raises(ValueError, match="at least one"):
+        plot_grids([])
+    with pytest.raises(ValueError, match="titles"):
+        plot_grids([X, X], ["only one"])
+    with pytest.raises(ValueError, match="expected an image"):
+        plot_grids([X, np.zeros((2, 2, 2))])
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 4, 1), (1, 2, 3, 4, 1)])
+def test_plot_volume_one_grid_per_depth_slice(shape):
+    volume = np.arange(24).reshape(shape)
+    fig, axes = plot_volume(volume, title="volume")
+    assert [ax.get_title() for ax in axes] == ["depth 1", "depth 2"]
+    assert fig.get_suptitle() == "volume"
+    np.testing.assert_array_equal(axes[1].images[0].get_array(), np.arange(12, 24).reshape(3, 4))
+    assert {ax.images[0].get_clim() for ax in axes} == {(0.0, 23.0)}
+    assert as_volume(volume).shape == (2, 3, 4)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4, 2), (2, 2, 3, 4, 1)])
+def test_plot_volume_bad_shapes_raise(shape):
+    with pytest.raises(ValueError, match="expected a volume"):
+        plot_volume(np.zeros(shape))
