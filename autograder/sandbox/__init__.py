@@ -1,0 +1,1 @@
+"""Running untrusted notebooks: isolation layers, the pristine forking worker, the in-sandbox runner."""
