@@ -175,3 +175,21 @@ def test_plot_volume_one_grid_per_depth_slice(shape):
 def test_plot_volume_bad_shapes_raise(shape):
     with pytest.raises(ValueError, match="expected a volume"):
         plot_volume(np.zeros(shape))
+
+
+def test_plot_grids_wraps_into_rows_of_ncols():
+    images = [np.full((3, 3), value) for value in range(5)]
+    fig, axes = plot_grids(images, [f"panel {i}" for i in range(5)], ncols=3)
+    assert len(axes) == 5
+    assert [ax.get_subplotspec().rowspan.start for ax in axes] == [0, 0, 0, 1, 1]
+    assert [ax.get_subplotspec().colspan.start for ax in axes] == [0, 1, 2, 0, 1]
+    hidden = [ax for ax in fig.axes if ax not in axes]
+    assert len(hidden) == 1 and not hidden[0].get_visible()
+    with pytest.raises(ValueError, match="ncols"):
+        plot_grids(images, ncols=0)
+
+
+def test_long_titles_are_wrapped_to_the_panel_width():
+    fig, axes = plot_grids([X, np.zeros((4, 4))], ["MaxPooling2D with a long title", "out"])
+    assert "\n" in axes[0].get_title()
+    assert axes[1].get_title() == "out"

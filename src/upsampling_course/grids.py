@@ -10,7 +10,9 @@ close nothing, so the caller (a notebook cell, a test) decides what happens next
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,11 +23,13 @@ from matplotlib.figure import Figure
 __all__ = ["plot_grid", "plot_grids", "plot_volume", "as_image", "as_volume"]
 
 # Below this font size (points) a value no longer reads, so cells stay blank.
-_MIN_VALUE_FONTSIZE = 5.0
+_MIN_VALUE_FONTSIZE = 6.0
 _MAX_VALUE_FONTSIZE = 11.0
 # Largest size (inches) of one pixel cell in plot_grids / plot_volume figures.
 _MAX_CELL_INCHES = 0.55
-_MAX_FIGURE_WIDTH = 12.0
+# The book's text column is about 9 inches at the inline backend's 100 dpi; wider
+# figures are scaled down in the HTML and their text shrinks with them.
+_MAX_FIGURE_WIDTH = 9.0
 _MAX_FIGURE_HEIGHT = 5.5
 
 Formatter = str | Callable[[float], str] | None
@@ -193,26 +197,62 @@ def _annotate(ax: Axes, values: np.ndarray, cmap, norm: Normalize, fmt: Formatte
             ax.text(c, r, labels[r][c], ha="center", va="center", fontsize=fontsize, color=colour)
 
 
-def _figure_for(shapes: Sequence[tuple[int, int]], colorbar_space: float) -> tuple[Figure, list]:
-    total_cols = sum(cols for _, cols in shapes)
-    max_rows = max(rows for rows, _ in shapes)
-    gaps = 0.9 * (len(shapes) - 1) + 0.8
-    cell = min(
-        _MAX_CELL_INCHES,
-        (_MAX_FIGURE_WIDTH - gaps - colorbar_space) / total_cols,
-        _MAX_FIGURE_HEIGHT / max_rows,
-    )
-    width = total_cols * cell + gaps + colorbar_space
-    height = max_rows * cell + 1.3
-    fig, axes = plt.subplots(
-        1,
-        len(shapes),
-        figsize=(width, height),
-        gridspec_kw={"width_ratios": [cols for _, cols in shapes]},
-        squeeze=False,
-        layout="constrained",
-    )
-    return fig, list(axes[0])
+@dataclass(frozen=True)
+class _Layout:
+    """Panels in rows of ``ncols``; every pixel cell is ``cell`` inches in every panel."""
+
+    shapes: tuple[tuple[int, int], ...]
+    ncols: int
+    colorbar_space: float
+
+    @property
+    def nrows(self) -> int:
+        return -(-len(self.shapes) // self.ncols)
+
+    def _slot(self, index: int) -> tuple[int, int]:
+        return divmod(index, self.ncols)
+
+    @property
+    def column_widths(self) -> list[int]:
+        widths = [1] * self.ncols
+        for index, (_, cols) in enumerate(self.shapes):
+            widths[self._slot(index)[1]] = max(widths[self._slot(index)[1]], cols)
+        return widths
+
+    @property
+    def row_heights(self) -> list[int]:
+        heights = [1] * self.nrows
+        for index, (rows, _) in enumerate(self.shapes):
+            heights[self._slot(index)[0]] = max(heights[self._slot(index)[0]], rows)
+        return heights
+
+    @property
+    def gaps(self) -> float:
+        return 0.9 * (self.ncols - 1) + 0.8
+
+    @property
+    def cell(self) -> float:
+        return min(
+            _MAX_CELL_INCHES,
+            (_MAX_FIGURE_WIDTH - self.gaps - self.colorbar_space) / sum(self.column_widths),
+            _MAX_FIGURE_HEIGHT * self.nrows / sum(self.row_heights),
+        )
+
+    def figure(self) -> tuple[Figure, list[Axes]]:
+        width = sum(self.column_widths) * self.cell + self.gaps + self.colorbar_space
+        height = sum(self.row_heights) * self.cell + 1.3 * self.nrows
+        fig, grid = plt.subplots(
+            self.nrows,
+            self.ncols,
+            figsize=(width, height),
+            gridspec_kw={"width_ratios": self.column_widths, "height_ratios": self.row_heights},
+            squeeze=False,
+            layout="constrained",
+        )
+        axes = [grid[self._slot(index)] for index in range(len(self.shapes))]
+        for ax in grid.flat[len(self.shapes):]:  # unused slots of the last row
+            ax.set_visible(False)
+        return fig, axes
 
 
 def plot_grids(
@@ -221,6 +261,7 @@ def plot_grids(
     *,
     suptitle: str | None = None,
     shared_scale: bool = False,
+    ncols: int | None = None,
     **kwargs,
 ) -> tuple[Figure, list[Axes]]:
     """Plot several images side by side (e.g. a layer's input and output).
@@ -229,23 +270,32 @@ def plot_grids(
     size in every panel, so a 2x2 input looks a quarter of its 4x4 output.  With
     ``shared_scale`` all panels use one colour scale (the overall min and max unless
     ``vmin``/``vmax`` are given), and ``colorbar=True`` then draws a single colour bar
-    for the row.  Other keyword arguments go to :func:`plot_grid`.
+    for the figure.  ``ncols`` wraps the panels into rows of that many (default: one
+    row).  Other keyword arguments go to :func:`plot_grid`.
     """
     arrays = [as_image(image) for image in images]
     if not arrays:
         raise ValueError("plot_grids needs at least one image")
     if titles is not None and len(titles) != len(arrays):
         raise ValueError(f"got {len(titles)} titles for {len(arrays)} images")
+    ncols = len(arrays) if ncols is None else ncols
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1, got {ncols}")
     colorbar = kwargs.pop("colorbar", False)
     if shared_scale:
         finite = np.concatenate([a[np.isfinite(a)] for a in arrays])
         kwargs.setdefault("vmin", float(finite.min()) if finite.size else None)
         kwargs.setdefault("vmax", float(finite.max()) if finite.size else None)
     one_colorbar = colorbar and shared_scale
-    colorbar_space = 0.9 if one_colorbar else (0.9 * len(arrays) if colorbar else 0.0)
-    fig, axes = _figure_for([a.shape for a in arrays], colorbar_space)
+    ncols = min(ncols, len(arrays))
+    colorbar_space = 0.9 if one_colorbar else (0.9 * ncols if colorbar else 0.0)
+    layout = _Layout(tuple(a.shape for a in arrays), ncols, colorbar_space)
+    fig, axes = layout.figure()
     for index, (ax, array) in enumerate(zip(axes, arrays)):
         title = titles[index] if titles is not None else None
+        if title is not None:
+            # Wrap a title wider than its panel, so neighbouring titles do not run together.
+            title = textwrap.fill(title, width=max(8, int(array.shape[1] * layout.cell / 0.085)))
         plot_grid(ax, array, title=title, colorbar=colorbar and not one_colorbar, **kwargs)
     if one_colorbar:
         fig.colorbar(axes[-1].images[0], ax=axes, fraction=0.046, pad=0.04)
