@@ -99,10 +99,13 @@ class MaxPoolingWithArgmax3D(_MaxPoolingWithArgmax):
 
     rank = 3
 
+    def build(self, input_shape):
+        # The windows are cut with static slices, so fail when the model is built, not later.
+        if any(n is None for n in input_shape[1:-1]):
+            raise ValueError(f"{self.name} needs static spatial sizes, got {tuple(input_shape)}")
+
     def call(self, inputs):
         sizes = inputs.shape[1:-1]
-        if any(n is None for n in sizes):
-            raise ValueError(f"{self.name} needs static spatial sizes, got {inputs.shape}")
         channels = inputs.shape[-1]
         out_sizes = [_pooled_length(n, k, s, self.padding) for n, k, s in zip(sizes, self.pool_size, self.strides)]
         before = [
@@ -173,13 +176,15 @@ class _MaxUnpooling(keras.layers.Layer):
         pooled, argmax = inputs[0], inputs[1]
         if len(inputs) > 2:  # a tensor of the pre-pooling shape, e.g. the pooling layer's input
             spatial = tf.shape(inputs[2])[1:-1]
+        elif self.output_size is not None:
+            spatial = tf.constant(self.output_size, dtype=tf.int32)
         else:
-            spatial = tf.constant(self._spatial_output(pooled.shape), dtype=tf.int32)
+            spatial = tf.shape(pooled)[1:-1] * tf.constant(self.size, dtype=tf.int32)
         batch = tf.shape(pooled)[0]
         channels = pooled.shape[-1]
         values = tf.reshape(pooled, [batch, -1])
-        switches = tf.reshape(tf.cast(argmax, tf.int32), [batch, -1])
-        sample = tf.broadcast_to(tf.range(batch)[:, None], tf.shape(switches))
+        switches = tf.reshape(tf.cast(argmax, tf.int64), [batch, -1])
+        sample = tf.broadcast_to(tf.range(tf.cast(batch, tf.int64))[:, None], tf.shape(switches))
         flat_length = tf.reduce_prod(spatial) * channels
         # Update, not add: when pooling windows overlap, one switch can be written twice
         # (with the same value); scatter_nd would sum the copies.
@@ -202,7 +207,8 @@ class MaxUnpooling2D(_MaxUnpooling):
     """Inverse of :class:`MaxPoolingWithArgmax2D` up to the lost values: ``[pooled, argmax] -> unpooled``.
 
     The output size is, by priority: the shape of an optional third input (pass the
-    pooling layer's input), ``output_size``, or the pooled size times ``size``.
+    pooling layer's input), ``output_size``, or the pooled size times ``size``. It must be
+    the size the switches were taken from: they are flat positions in that size.
     """
 
     rank = 2
@@ -213,7 +219,8 @@ class MaxUnpooling3D(_MaxUnpooling):
     """Inverse of :class:`MaxPoolingWithArgmax3D` up to the lost values: ``[pooled, argmax] -> unpooled``.
 
     The output size is, by priority: the shape of an optional third input (pass the
-    pooling layer's input), ``output_size``, or the pooled size times ``size``.
+    pooling layer's input), ``output_size``, or the pooled size times ``size``. It must be
+    the size the switches were taken from: they are flat positions in that size.
     """
 
     rank = 3
