@@ -109,6 +109,8 @@ class Course:
     def ensure(self) -> None:
         """Create the course folder and its config; keep the private parts private."""
         self.root.mkdir(parents=True, exist_ok=True)
+        # Nothing in the course folder is for the submissions' processes to read.
+        self.root.chmod(stat.S_IRWXU)
         config = self.root / "nbgrader_config.py"
         config.write_text(NBGRADER_CONFIG.format(course_id=self.course_id, root=str(self.root),
                                                  db_url=self.db_url))

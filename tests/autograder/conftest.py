@@ -1,0 +1,84 @@
+"""Shared fixtures: a released course in a temporary folder, and one graded class.
+
+Releasing (nbgrader + a sandboxed run of the solution) and starting the grading workers are
+the slow parts, so each is done once per session and shared by the tests that only read them.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder import simulate
+from autograder.course import Course
+from autograder.grade import Grader
+from autograder.release import release
+from autograder.sandbox.isolation import Limits
+
+ASSIGNMENT = "upsampling-by-hand"
+SEED = 20261201
+#: Short limits keep the hostile cases (endless loops, bombs) quick.
+TEST_LIMITS = Limits(wall_seconds=25, cpu_seconds=60)
+
+
+@pytest.fixture(scope="session")
+def released_course(tmp_path_factory) -> Course:
+    """A course folder with every exercise released (keys built with a fixed seed)."""
+    course = Course(tmp_path_factory.mktemp("course") / "course")
+    for assignment in course.exercise_sources():
+        release(course, assignment, seed=SEED)
+    return course
+
+
+def fresh_course(released: Course, tmp_path: Path, db_url: str | None = None) -> Course:
+    """A copy of the released course with an empty submitted folder and its own gradebook."""
+    root = tmp_path / "course"
+    shutil.copytree(released.root, root, symlinks=True)
+    course = Course(root, db_url=db_url)
+    course.ensure()
+    return course
+
+
+@dataclass
+class GradedClass:
+    course: Course
+    results: dict[str, dict]  # student -> result
+    expected: dict[str, float]  # student -> expected total score
+    grader: Grader
+
+
+def partial_answers(course: Course) -> tuple[set[str], float]:
+    """Answers for the first two questions, and the points they are worth."""
+    ids = simulate.answer_ids(course, ASSIGNMENT, ASSIGNMENT)
+    key = json.loads(course.key_path(ASSIGNMENT).read_text())["notebooks"][ASSIGNMENT]["cells"]
+    chosen = set(ids[:2])
+    # Test cells are named after the answer they test: "<answer>-tests".
+    points = sum(cell["points"] for gid, cell in key.items() if gid.removesuffix("-tests") in chosen)
+    return chosen, points
+
+
+@pytest.fixture(scope="session")
+def graded_class(released_course, tmp_path_factory) -> GradedClass:
+    """One class graded once: a full solution, a blank copy, partial work, broken files."""
+    course = fresh_course(released_course, tmp_path_factory.mktemp("graded"))
+    nb = ASSIGNMENT
+    chosen, partial_points = partial_answers(course)
+    full = simulate.answered(course, ASSIGNMENT, nb, None)
+    blank = simulate.answered(course, ASSIGNMENT, nb, set())
+    partial = simulate.answered(course, ASSIGNMENT, nb, chosen)
+    simulate.place(course, "ada", ASSIGNMENT, {f"{nb}.ipynb": simulate.to_bytes(full)})
+    simulate.place(course, "blaise", ASSIGNMENT, {f"{nb}.ipynb": simulate.to_bytes(blank)})
+    simulate.place(course, "carl", ASSIGNMENT, {f"{nb}.ipynb": simulate.to_bytes(partial)})
+    simulate.place(course, "dora", ASSIGNMENT, {f"{nb}.ipynb": b"{ this is not json"})
+    simulate.place(course, "emmy", ASSIGNMENT, {"my-work.ipynb": simulate.to_bytes(full)})
+    simulate.place(course, "felix", ASSIGNMENT, {f"{nb}.ipynb": simulate.to_bytes(full),
+                                                 "notes.txt": b"an extra file"})
+    grader = Grader(course, ASSIGNMENT, limits=TEST_LIMITS)
+    results = {r["student"]: r for r in grader.grade(progress=False)}
+    manual = sum(c["points"] for c in grader.key["notebooks"][nb]["manual"].values())
+    auto_total = grader.max_score(nb) - manual
+    expected = {"ada": auto_total, "blaise": 0.0, "carl": partial_points, "felix": auto_total}
+    return GradedClass(course, results, expected, grader)
