@@ -193,3 +193,10 @@ def test_long_titles_are_wrapped_to_the_panel_width():
     fig, axes = plot_grids([X, np.zeros((4, 4))], ["MaxPooling2D with a long title", "out"])
     assert "\n" in axes[0].get_title()
     assert axes[1].get_title() == "out"
+
+
+def test_negative_zero_written_without_sign():
+    ax = plot_grid(new_axes(), np.array([[-0.04, -0.4, 0.0]]), fmt=".1f")
+    assert texts(ax) == ["0.0", "-0.4", "0.0"]
+    ax = plot_grid(new_axes(), np.array([[-0.001, 1.5]]))
+    assert texts(ax) == ["0", "1.5"]

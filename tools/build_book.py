@@ -1,0 +1,210 @@
+"""Build the course book: execute the chapters in parallel, then run a strict Sphinx build.
+
+    python -m tools.build_book                      # build into ./_build (the cache is reused)
+    python -m tools.build_book --path-output /tmp/b # build somewhere else (fresh if empty)
+
+Jupyter Book 1 executes notebooks one after the other inside Sphinx. A cold build is then
+dominated by TensorFlow start-ups in sequence, one per chapter, while the second core idles.
+So this tool first executes every chapter listed in ``_toc.yml`` with jupyter-cache's
+``local-parallel`` executor, into the very cache folder Jupyter Book reads
+(``<output>/_build/.jupyter_cache``, because ``_config.yml`` sets ``execute.cache: ""``).
+Unchanged chapters are already cached and are not executed again. The Sphinx build that
+follows finds every chapter in the cache and executes nothing; the tool checks that.
+
+The Sphinx build is strict (``-W -n --keep-going``); the tool exits non-zero if the build
+fails, logs any warning, or had to execute a notebook itself. The full log is written to
+``<output>/_build/build.log``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+BOOK_ROOT = Path(__file__).resolve().parent.parent
+# The reader myst-nb registers with jupyter-cache for MyST-Markdown notebooks. Reading the
+# chapters with it gives the same cell sources and metadata (hence the same cache hash)
+# as myst-nb sees during the Sphinx build.
+MYST_READER = {"type": "plugin", "name": "myst_nb_md"}
+STRICT_FLAGS = ["-W", "-n", "--keep-going"]
+# myst-nb logs this once per notebook it executes itself (cache miss).
+SPHINX_EXECUTION_LINE = re.compile(r"Executing notebook using")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+WARNING_LINE = re.compile(r"\bWARNING\b|\bERROR\b")
+
+
+@dataclass
+class BuildResult:
+    returncode: int
+    log_path: Path
+    html_dir: Path
+    cache_dir: Path
+    preexecuted: list[str] = field(default_factory=list)
+    preexecute_seconds: float = 0.0
+    sphinx_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    sphinx_executed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.returncode == 0
+            and not self.warnings
+            and self.sphinx_executed == 0
+            and (self.html_dir / "index.html").exists()
+        )
+
+
+def toc_files(book_root: Path = BOOK_ROOT) -> list[Path]:
+    """Every page ``_toc.yml`` lists (root first), as paths of existing source files."""
+    toc = yaml.safe_load((book_root / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                names.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({key: value for key, value in toc.items() if key != "root"})
+    paths = []
+    for name in names:
+        matches = [book_root / f"{name}{suffix}" for suffix in (".md", ".ipynb") if (book_root / f"{name}{suffix}").exists()]
+        if not matches:
+            raise FileNotFoundError(f"_toc.yml lists {name!r}, but there is no {name}.md or {name}.ipynb")
+        paths.append(matches[0])
+    return paths
+
+
+def notebook_files(book_root: Path = BOOK_ROOT) -> list[Path]:
+    """The pages of the table of contents that are notebooks (and so are executed)."""
+    from myst_nb.core.read import is_myst_markdown_notebook
+
+    return [
+        path
+        for path in toc_files(book_root)
+        if path.suffix == ".ipynb" or is_myst_markdown_notebook(path.read_text("utf8"))
+    ]
+
+
+def execution_config(book_root: Path = BOOK_ROOT) -> dict:
+    config = yaml.safe_load((book_root / "_config.yml").read_text())
+    return config.get("execute", {})
+
+
+def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
+    """Execute the chapters that have no up-to-date cache entry, in parallel.
+
+    Returns the paths of the notebooks that were executed. Raises ``RuntimeError`` when a
+    notebook fails (its traceback is printed): the strict build would fail on it anyway,
+    and the traceback is clearer here.
+    """
+    from jupyter_cache import get_cache
+    from jupyter_cache.executors import load_executor
+
+    settings = execution_config(book_root)
+    cache = get_cache(str(cache_dir))
+    wanted = {str(path) for path in notebook_files(book_root)}
+    for record in cache.list_project_records():
+        if record.uri not in wanted:  # e.g. a chapter that was removed or renamed
+            cache.remove_nb_from_project(record.uri)
+    for uri in sorted(wanted):
+        cache.add_nb_to_project(uri, read_data=MYST_READER)
+
+    logger = logging.getLogger("tools.build_book")
+    executor = load_executor("local-parallel", cache=cache, logger=logger)
+    result = executor.run_and_cache(
+        timeout=settings.get("timeout", 300), allow_errors=settings.get("allow_errors", False)
+    )
+    failed = result.excepted + result.errored
+    if failed:
+        for uri in failed:
+            record = cache.get_project_record(uri)
+            print(f"--- {uri} failed:\n{record.traceback}", file=sys.stderr)
+        raise RuntimeError(f"{len(failed)} notebook(s) failed to execute: {', '.join(failed)}")
+    return result.succeeded
+
+
+def jupyter_book_command() -> str:
+    """The ``jupyter-book`` script of this Python environment (it has no ``python -m`` entry)."""
+    beside_python = Path(sys.executable).with_name("jupyter-book")
+    found = str(beside_python) if beside_python.exists() else shutil.which("jupyter-book")
+    if found is None:
+        raise FileNotFoundError("jupyter-book is not installed: pip install -r requirements.txt")
+    return found
+
+
+def sphinx_build(path_output: Path, log_path: Path, book_root: Path = BOOK_ROOT, extra_args=()) -> tuple[int, str]:
+    """Run the strict ``jupyter-book build`` and return (exit code, full log)."""
+    command = [
+        jupyter_book_command(), "build", str(book_root),
+        "--path-output", str(path_output), *STRICT_FLAGS, *extra_args,
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=book_root)
+    log = ANSI_ESCAPE.sub("", completed.stdout + completed.stderr)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text(log)
+    return completed.returncode, log
+
+
+def build(path_output: Path | None = None, *, parallel: bool = True, extra_args=(), quiet: bool = False) -> BuildResult:
+    """Pre-execute (when ``parallel``) and build the book into ``path_output/_build``."""
+    path_output = Path(path_output or BOOK_ROOT).resolve()
+    build_dir = path_output / "_build"
+    cache_dir = build_dir / ".jupyter_cache"
+    result = BuildResult(1, build_dir / "build.log", build_dir / "html", cache_dir)
+    started = time.perf_counter()
+    if parallel:
+        result.preexecuted = preexecute(cache_dir)
+    result.preexecute_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    result.returncode, log = sphinx_build(path_output, result.log_path, extra_args=extra_args)
+    result.sphinx_seconds = time.perf_counter() - started
+    result.warnings = [line for line in log.splitlines() if WARNING_LINE.search(line)]
+    result.sphinx_executed = len(SPHINX_EXECUTION_LINE.findall(log))
+    if not quiet:
+        print(
+            f"pre-executed {len(result.preexecuted)} notebook(s) in {result.preexecute_seconds:.1f} s; "
+            f"Sphinx build {result.sphinx_seconds:.1f} s (exit {result.returncode}), "
+            f"{len(result.warnings)} warning(s), {result.sphinx_executed} notebook(s) executed by Sphinx"
+        )
+        for line in result.warnings:
+            print(line, file=sys.stderr)
+        print(f"HTML: {result.html_dir / 'index.html'}   log: {result.log_path}")
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--path-output", type=Path, default=None,
+                        help="folder that receives _build/ (default: the book folder)")
+    parser.add_argument("--sequential", action="store_true",
+                        help="skip the parallel pre-execution (Sphinx then executes the chapters one by one)")
+    args = parser.parse_args(argv)
+    try:
+        result = build(args.path_output, parallel=not args.sequential)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.sequential:
+        # Sphinx had to execute the chapters; that is expected here.
+        return 0 if result.returncode == 0 and not result.warnings else 1
+    if result.sphinx_executed:
+        print("error: the Sphinx build executed notebooks the pre-execution should have cached", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
