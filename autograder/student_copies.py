@@ -1,0 +1,88 @@
+"""Student copies of the exercises, for learners who work in Binder or on their own machine.
+
+    python -m autograder.student_copies                  # -> exercises/student/<a>/<a>.ipynb
+    python -m autograder.student_copies --dest DIR [ASSIGNMENT ...]
+
+A student copy is what ``nbgrader generate_assignment`` releases, made without a course
+folder, a gradebook or a kernel: the MyST source goes through nbgrader's own preprocessors
+that lock the read-only cells, replace the solutions with ``# YOUR CODE HERE`` /
+``raise NotImplementedError()`` stubs, drop the hidden tests and outputs, and record the
+cells' checksums, in the order ``generate_assignment`` runs them. Nothing is executed, so it
+takes about a second (``autograder release`` also runs the solution to build an answer key;
+Binder's post-build step must not). Grading still goes through ``autograder release``.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme,
+                                    ClearOutput, ClearSolutions, ComputeChecksums, LockCells)
+
+from .sources import _IGNORED, list_assignments, read_source_notebook
+
+REPO = Path(__file__).resolve().parent.parent
+EXERCISES = REPO / "exercises"
+#: Where the copies go by default (gitignored; Binder's postBuild writes them there).
+DEFAULT_DEST = EXERCISES / "student"
+
+#: generate_assignment's preprocessors, minus those that need a gradebook (SaveCells), a header
+#: file (IncludeHeaderFooter) or a kernel (InstantiateTests, unused by these exercises).
+_PIPELINE = (LockCells, ClearSolutions, ClearOutput, CheckCellMetadata, ComputeChecksums,
+             ClearHiddenTests, ClearMarkScheme, ComputeChecksums, CheckCellMetadata)
+
+
+def student_notebook(source: str | Path) -> nbformat.NotebookNode:
+    """The student version of one MyST exercise source (no solutions, no hidden tests)."""
+    nb = read_source_notebook(source)
+    resources: dict = {}
+    for preprocessor in _PIPELINE:
+        nb, resources = preprocessor().preprocess(nb, resources)
+    nbformat.validate(nb)
+    return nb
+
+
+def write_student_copies(dest: str | Path = DEFAULT_DEST, assignments: list[str] | None = None,
+                         exercises_dir: str | Path = EXERCISES) -> list[Path]:
+    """Write ``dest/<a>/<notebook>.ipynb`` (plus the assignment's other files) for each assignment."""
+    exercises_dir, dest = Path(exercises_dir), Path(dest)
+    names = list_assignments(exercises_dir) if assignments is None else list(assignments)
+    written = []
+    for name in names:
+        src = exercises_dir / "source" / name
+        if not (src / f"{name}.md").is_file():
+            raise FileNotFoundError(f"no exercise source {src / (name + '.md')}")
+        target_dir = dest / name
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for item in sorted(src.iterdir()):
+            if item.name in _IGNORED or item.suffix == ".ipynb":
+                continue
+            if item.suffix == ".md":
+                target = target_dir / f"{item.stem}.ipynb"
+                nbformat.write(student_notebook(item), target)
+                written.append(target)
+            elif item.is_dir():
+                shutil.copytree(item, target_dir / item.name, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns(*_IGNORED))
+            else:
+                shutil.copy2(item, target_dir / item.name)
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    parser.add_argument("--dest", type=Path, default=DEFAULT_DEST,
+                        help=f"folder that receives <assignment>/ (default: {DEFAULT_DEST})")
+    args = parser.parse_args(argv)
+    written = write_student_copies(args.dest, args.assignments or None)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""Helpers of the browser tests: a local HTTP server for the built book, Chromium, and page visits.
+
+A visit loads one page in a fresh browser context (empty cache, so its page weight is what
+a first-time reader downloads) with every request to a host other than this machine blocked
+and recorded: the book has to read fully offline.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+AXE_JS = REPO / "node_modules" / "axe-core" / "axe.min.js"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+#: Seconds Playwright waits for a page or an element.
+TIMEOUT_MS = 30_000
+
+
+def toc_pages() -> list[str]:
+    """The book's pages in table-of-contents order, as source paths without suffix."""
+    from tools.build_book import toc_files
+
+    return [path.relative_to(REPO).with_suffix("").as_posix() for path in toc_files(REPO)]
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+class BookServer:
+    """Serves a folder on 127.0.0.1 from a background thread (a context manager)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        handler = functools.partial(_QuietHandler, directory=str(self.root))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.origin = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def url(self, path: str = "") -> str:
+        return f"{self.origin}/{path.lstrip('/')}"
+
+    def page_url(self, page: str) -> str:
+        return self.url(f"{page}.html")
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=10)
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in {"data", "blob", "about"} or parts.hostname in LOCAL_HOSTS
+
+
+@dataclass
+class NetworkLog:
+    """What a page asked the network for, recorded by :func:`open_context`."""
+    console_errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    bytes_by_type: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+
+    def on_response(self, response):
+        if response.status >= 400:
+            self.failed.append(f"{response.status} {response.url}")
+        if is_local(response.url) and not response.url.startswith("data:"):
+            self.requests += 1
+            kind = response.request.resource_type
+            size = int(response.headers.get("content-length", 0))
+            self.bytes_by_type[kind] = self.bytes_by_type.get(kind, 0) + size
+
+
+def open_context(browser, viewport: dict):
+    """A fresh context whose pages may reach this machine only; returns (context, page, log)."""
+    log = NetworkLog()
+    context = browser.new_context(viewport=viewport, service_workers="block")
+    context.set_default_timeout(TIMEOUT_MS)
+
+    def route(route):
+        if is_local(route.request.url):
+            route.continue_()
+        else:
+            log.foreign.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda msg: log.console_errors.append(f"{msg.text} ({msg.location.get('url')})")
+            if msg.type == "error" else None)
+    page.on("pageerror", lambda error: log.console_errors.append(f"uncaught: {error}"))
+    page.on("requestfailed", lambda request: None if not is_local(request.url)
+            else log.failed.append(f"{request.failure} {request.url}"))
+    page.on("response", log.on_response)
+    return context, page, log
+
+
+# JavaScript run in the page ------------------------------------------------------------------
+
+WAIT_FOR_MATHJAX = """async () => {
+  if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) return false;
+  await MathJax.startup.promise;
+  await document.fonts.ready;
+  return true;
+}"""
+
+MATH_COUNTS = """() => ({
+  sources: document.querySelectorAll('.bd-article span.math, .bd-article div.math').length,
+  typeset: document.querySelectorAll('.bd-article mjx-container').length,
+  errors: document.querySelectorAll('mjx-merror, .mjx-error').length,
+})"""
+
+IMAGES = """() => Array.from(document.images).map(img => ({
+  src: img.getAttribute('src'), alt: img.getAttribute('alt'), complete: img.complete,
+  naturalWidth: img.naturalWidth, inArticle: !!img.closest('.bd-article'),
+}))"""
+
+NAVIGATION = """() => ({
+  prev: document.querySelector('a.left-prev')?.href ?? null,
+  next: document.querySelector('a.right-next')?.href ?? null,
+  toc: Array.from(document.querySelectorAll('nav.bd-docs-nav a.reference.internal')).map(a => a.href),
+  launch: Array.from(document.querySelectorAll('a[href]'))
+    .filter(a => /mybinder\\.org|colab\\.research\\.google\\.com/.test(a.href))
+    .map(a => ({text: a.textContent.trim(), href: a.href})),
+  title: document.querySelector('.bd-article h1')?.textContent ?? null,
+})"""
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')),
+  }));
+}"""
+
+PAGE_WIDTH = "() => document.documentElement.scrollWidth"
+
+
+@dataclass
+class PageVisit:
+    page: str
+    url: str
+    log: NetworkLog
+    math: dict
+    images: list[dict]
+    navigation: dict
+    axe_violations: list[dict]
+    phone_scroll_width: int
+    phone_log: NetworkLog
+    screenshots: list[Path]
+
+    @property
+    def weight(self) -> dict:
+        return {"bytes": sum(self.log.bytes_by_type.values()), "requests": self.log.requests,
+                "by_type": dict(sorted(self.log.bytes_by_type.items()))}
+
+
+def screenshot_name(page: str, width_name: str) -> str:
+    return f"{page.replace('/', '--')}-{width_name}.png"
+
+
+def visit_page(browser, server: BookServer, page_name: str, shots: Path) -> PageVisit:
+    """Load one page at desktop and phone widths and record everything the tests check."""
+    url = server.page_url(page_name)
+    context, page, log = open_context(browser, DESKTOP)
+    try:
+        page.goto(url, wait_until="networkidle")
+        page.evaluate(WAIT_FOR_MATHJAX)
+        desktop_shot = shots / screenshot_name(page_name, "desktop")
+        page.screenshot(path=desktop_shot, full_page=True)  # also loads any lazy image
+        page.wait_for_load_state("networkidle")
+        math, images, navigation = (page.evaluate(js) for js in (MATH_COUNTS, IMAGES, NAVIGATION))
+        page.add_script_tag(path=str(AXE_JS))
+        violations = page.evaluate(AXE_RUN)
+    finally:
+        context.close()
+
+    context, page, phone_log = open_context(browser, PHONE)
+    try:
+        page.goto(url, wait_until="networkidle")
+        page.evaluate(WAIT_FOR_MATHJAX)
+        phone_shot = shots / screenshot_name(page_name, "phone")
+        page.screenshot(path=phone_shot, full_page=True)
+        width = page.evaluate(PAGE_WIDTH)
+    finally:
+        context.close()
+    return PageVisit(page_name, url, log, math, images, navigation, violations, width, phone_log,
+                     [desktop_shot, phone_shot])
+
+
+# What counts as meaningful alternative text ---------------------------------------------------
+
+_GENERIC_ALT = {"image", "img", "figure", "fig", "plot", "picture", "graph", "chart", "output",
+                "png", "svg", "jpg", "jpeg", "icon", "logo", "untitled", "alt", "none"}
+_FILE_LIKE = re.compile(r"\.(png|svg|jpe?g|gif|webp)$|^[\w./-]*_images/|^[0-9a-f]{16,}", re.I)
+
+
+def alt_text_problem(image: dict) -> str | None:
+    """Why an image's alt text says nothing to a reader who cannot see it, or None if it is fine.
+
+    Figures in the article need a description (at least three words); the theme's small icons
+    need a name. A file name or a generic word ("image", "plot") is never enough.
+    """
+    alt = (image.get("alt") or "").strip()
+    if not alt:
+        return "no alt text"
+    if _FILE_LIKE.search(alt) or alt == (image.get("src") or ""):
+        return f"alt text is a file name: {alt!r}"
+    words = re.findall(r"[A-Za-z0-9]+", alt)
+    if all(word.lower() in _GENERIC_ALT for word in words):
+        return f"alt text is generic: {alt!r}"
+    if image.get("inArticle") and len(words) < 3:
+        return f"a figure needs a description, not just {alt!r}"
+    return None

@@ -1,0 +1,92 @@
+"""Fixtures of the browser tests: the built book served on 127.0.0.1, Chromium, and one visit per page.
+
+Every page is visited once per session (see :func:`page_visits`), in a fresh browser context
+so that nothing is cached from another page; the tests then read what the visit recorded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from browser_helpers import (
+    ARTIFACTS, AXE_JS, BookServer, launch_chromium, toc_pages, visit_page,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def book_html(request, tmp_path_factory) -> Path:
+    """The HTML folder of the built book.
+
+    Reuses the session's built book when the book tests provide one (fixture ``built_book``
+    in tests/conftest.py); ``BOOK_HTML=<folder>`` points at an existing build; otherwise the
+    book is built here with the strict build tool.
+    """
+    if os.environ.get("BOOK_HTML"):
+        html = Path(os.environ["BOOK_HTML"]).resolve()
+    else:
+        try:
+            built = request.getfixturevalue("built_book")
+        except pytest.FixtureLookupError:
+            built = None
+        if built is not None:
+            html = Path(getattr(built, "html_dir", built))
+        else:
+            from tools.build_book import build
+
+            result = build(tmp_path_factory.mktemp("book"), quiet=True)
+            assert result.ok, f"the strict book build failed; see {result.log_path}"
+            html = result.html_dir
+    assert (html / "index.html").is_file(), f"no built book in {html}"
+    return html
+
+
+@pytest.fixture(scope="session")
+def book_server(book_html):
+    """The built book on http://127.0.0.1:<free port>/ (stopped at the end of the session)."""
+    with BookServer(book_html) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, driven by Playwright (never a browser downloaded by Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """test-artifacts/browser/ (gitignored), emptied at the start of the session."""
+    folder = ARTIFACTS / "browser"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "screenshots").mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def page_visits(book_server, chromium, artifacts_dir) -> dict:
+    """Each page of the table of contents visited once: {page name: PageVisit}.
+
+    Also writes the page weights to test-artifacts/browser/page-weight.json.
+    """
+    assert AXE_JS.is_file(), f"{AXE_JS} is missing: run `npm ci` in the repository first"
+    visits = {page: visit_page(chromium, book_server, page, artifacts_dir / "screenshots")
+              for page in toc_pages()}
+    weights = {page: visit.weight for page, visit in visits.items()}
+    summary = {
+        "pages": weights,
+        "total_transferred_bytes": sum(w["bytes"] for w in weights.values()),
+        "built_html_bytes": sum(p.stat().st_size for p in book_server.root.rglob("*") if p.is_file()),
+    }
+    (artifacts_dir / "page-weight.json").write_text(json.dumps(summary, indent=2))
+    return visits
