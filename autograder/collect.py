@@ -146,8 +146,9 @@ class CollectReport:
 
     def text(self) -> str:
         lines = [f"Collected {self.source} for assignment {self.assignment!r}: "
-                 f"{len(self.students)} students, {len(self.placed)} files placed, "
-                 f"{len(self.not_placed)} not placed, {len(self.missing)} notebooks missing."]
+                 f"{_count(len(self.students), 'student')}, "
+                 f"{_count(len(self.placed), 'file')} placed, {len(self.not_placed)} not placed, "
+                 f"{_count(len(self.missing), 'notebook')} missing."]
         for title, items in (("Placed", self.placed), ("Not placed", self.not_placed),
                              ("Missing notebooks", self.missing)):
             if items:
@@ -156,6 +157,10 @@ class CollectReport:
         return "\n".join(lines)
 
     __str__ = text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 # --- reading the source ----------------------------------------------------------------------
