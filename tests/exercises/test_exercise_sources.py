@@ -202,3 +202,16 @@ def test_write_source_notebooks_copies_data_files_and_rejects_unknown_names(tmp_
     assert not (course / "source" / "demo-assignment" / "stale.ipynb").exists()
     with pytest.raises(FileNotFoundError, match="no exercise source"):
         write_source_notebooks(exercises, course, ["missing-assignment"])
+
+
+def test_readme_table_gives_each_assignments_points(source_notebooks):
+    """exercises/README.md lists every assignment with its question points and total."""
+    text = (EXERCISES / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (.+) \|$", text, flags=re.M))
+    assert set(rows) == set(ASSIGNMENTS)
+    for name, nb in source_notebooks.items():
+        points = [nbgrader_meta(c)["points"] for c in nb.cells
+                  if nbgrader_meta(c) and nbgrader_meta(c)["grade"]]
+        questions, total = rows[name].rsplit(" | ", 1)
+        assert [int(p) for p in re.findall(r"\((\d+)(?:, by hand)?\)", questions)] == points
+        assert int(total) == sum(points)
