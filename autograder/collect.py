@@ -165,6 +165,10 @@ def _count(n: int, noun: str) -> str:
 
 # --- reading the source ----------------------------------------------------------------------
 
+#: Deeper paths are refused (a folder nested thousands of times deep is an attack, not work).
+_MAX_DEPTH = 32
+
+
 class _Refused(Exception):
     """A file that cannot be taken, with the reason in plain words."""
 
@@ -207,6 +211,8 @@ def _safe_parts(name: str) -> tuple[str, ...]:
         raise _Refused("the path leads out of the submission with '..'")
     if not parts:
         raise _Refused("the file has an empty name")
+    if len(parts) > _MAX_DEPTH:
+        raise _Refused(f"the path is nested more than {_MAX_DEPTH} folders deep")
     if any(len(p.encode("utf-8")) > 255 for p in parts):
         raise _Refused("a part of the path is longer than 255 bytes")
     return parts

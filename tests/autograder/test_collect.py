@@ -243,6 +243,20 @@ def test_paths_that_climb_out_are_refused(tmp_path, course):
     assert "evil.txt" in report.text() and "leads out" in report.text()
 
 
+def test_very_deep_paths_are_refused(tmp_path, course):
+    deep = "/".join(["d"] * 40)
+    archive = make_zip(tmp_path / "deep.zip", [(f"alice/{deep}/x.txt", b"x"),
+                                              ("alice/a/b/c/ok.txt", b"ok")])
+    src = tmp_path / "inbox"
+    (src / "bob" / Path(*["d"] * 40)).mkdir(parents=True)
+    (src / "bob" / Path(*["d"] * 40) / "x.txt").write_text("x")
+    for source, student in ((archive, "alice"), (src, "bob")):
+        report = run(source, course)
+        (refused,) = report.not_placed
+        assert "nested more than 32 folders deep" in refused.reason, student
+    assert files_under(course / "submitted") == {f"alice/{NB}/a/b/c/ok.txt"}
+
+
 def test_absolute_paths_are_refused(tmp_path, course):
     outside = tmp_path / "outside.txt"
     archive = make_zip(tmp_path / "evil.zip", [
