@@ -38,7 +38,9 @@ STRICT_FLAGS = ["-W", "-n", "--keep-going"]
 # myst-nb logs this once per notebook it executes itself (cache miss).
 SPHINX_EXECUTION_LINE = re.compile(r"Executing notebook using")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-WARNING_LINE = re.compile(r"\bWARNING\b|\bERROR\b")
+# Sphinx's own format ("file:line: WARNING: ..."); kernels' "[IPKernelApp] WARNING | ..."
+# lines on stderr are not build warnings.
+WARNING_LINE = re.compile(r"\b(WARNING|ERROR|CRITICAL|SEVERE):")
 
 
 @dataclass
