@@ -1,0 +1,182 @@
+"""upsampling_course.artifacts: overlap counts, the checkerboard measure, pixel shuffle and the
+bilinear kernel, each against Keras or an independent computation, plus the values the
+checkerboard chapter states."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from upsampling_course import artifacts
+from upsampling_course.reference import conv_transpose
+
+SWEEP = settings(max_examples=40, derandomize=True, deadline=None)
+
+
+def keras_ones_transpose(keras, kernel_size, stride, input_size):
+    layer = keras.layers.Conv2DTranspose(
+        1, kernel_size, strides=stride, padding="valid", kernel_initializer="ones", use_bias=False
+    )
+    return np.asarray(layer(np.ones((1, input_size, input_size, 1), np.float32)))[0, :, :, 0]
+
+
+# --- overlap counts ---------------------------------------------------------------------------
+
+def test_overlap_counts_1d_values_in_the_chapter():
+    np.testing.assert_array_equal(artifacts.overlap_counts_1d(3, 2, 4), [1, 1, 2, 1, 2, 1, 2, 1, 1])
+    # Practice answer: k = 5, s = 2 on three pixels.
+    np.testing.assert_array_equal(artifacts.overlap_counts_1d(5, 2, 3), [1, 1, 2, 2, 3, 2, 2, 1, 1])
+    # Kernel smaller than the stride: uncovered pixels.
+    np.testing.assert_array_equal(artifacts.overlap_counts_1d(2, 3, 3), [1, 1, 0, 1, 1, 0, 1, 1, 0])
+
+
+@pytest.mark.parametrize("kernel_size", range(1, 6))
+@pytest.mark.parametrize("stride", range(1, 4))
+def test_overlap_counts_equal_keras_ones_kernel(keras, kernel_size, stride):
+    for input_size in (1, 3, 4):
+        np.testing.assert_array_equal(
+            artifacts.overlap_counts(kernel_size, stride, input_size),
+            keras_ones_transpose(keras, kernel_size, stride, input_size),
+        )
+
+
+@SWEEP
+@given(kernel_size=st.integers(1, 7), stride=st.integers(1, 4), input_size=st.integers(1, 6))
+def test_overlap_counts_equal_reference_scatter_add(kernel_size, stride, input_size):
+    ones = np.ones((1, input_size, input_size, 1))
+    kernel = np.ones((kernel_size, kernel_size, 1, 1))
+    expected = conv_transpose(ones, kernel, strides=stride, padding="valid")[0, :, :, 0]
+    np.testing.assert_array_equal(artifacts.overlap_counts(kernel_size, stride, input_size), expected)
+
+
+@pytest.mark.parametrize("kernel_size", range(1, 9))
+@pytest.mark.parametrize("stride", range(1, 5))
+def test_interior_is_even_exactly_when_the_stride_divides_the_kernel(kernel_size, stride):
+    counts = artifacts.overlap_counts_1d(kernel_size, stride, input_size=12)
+    interior = counts[kernel_size : len(counts) - kernel_size]
+    assert (interior.min() == interior.max()) == (kernel_size % stride == 0)
+    if kernel_size % stride == 0:
+        assert interior[0] == kernel_size // stride
+
+
+def test_overlap_counts_reject_non_positive_sizes():
+    with pytest.raises(ValueError):
+        artifacts.overlap_counts_1d(0, 2, 3)
+
+
+# --- checkerboard energy and power spectrum -------------------------------------------------
+
+def test_checkerboard_energy_of_simple_patterns():
+    rows, cols = np.indices((8, 8))
+    assert artifacts.checkerboard_energy((rows + cols) % 2) == pytest.approx(1.0)
+    assert artifacts.checkerboard_energy(rows % 2) == pytest.approx(1.0)  # stripes, every row
+    assert artifacts.checkerboard_energy(np.full((8, 8), 3.0)) == 0.0
+    assert artifacts.checkerboard_energy((rows // 2) % 2) == pytest.approx(0.0, abs=1e-12)  # period 4
+
+
+def test_checkerboard_energy_of_white_noise_matches_its_expected_share():
+    noise = np.random.default_rng(0).normal(size=(400, 8, 8))
+    # Flat spectrum: the Nyquist row and column hold 15 of the 63 non-constant frequencies.
+    assert artifacts.checkerboard_energy(noise) == pytest.approx(15 / 63, rel=0.05)
+
+
+def test_checkerboard_energy_accepts_keras_batches_and_rejects_odd_sizes():
+    rows, cols = np.indices((6, 6))
+    board = ((rows + cols) % 2).astype(float)
+    batch = np.stack([board, board.T], axis=0)[..., None].repeat(2, axis=-1)  # (2, 6, 6, 2)
+    assert artifacts.checkerboard_energy(batch) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        artifacts.checkerboard_energy(np.zeros((5, 6)))
+
+
+def test_smooth_blobs_are_smooth_deterministic_and_shaped():
+    blobs = artifacts.smooth_blobs(50, size=8, seed=0)
+    assert blobs.shape == (50, 8, 8, 1) and blobs.dtype == np.float32
+    np.testing.assert_array_equal(blobs, artifacts.smooth_blobs(50, size=8, seed=0))
+    assert not np.array_equal(blobs, artifacts.smooth_blobs(50, size=8, seed=1))
+    assert artifacts.checkerboard_energy(blobs) < 0.01
+
+
+def test_power_spectrum_obeys_parseval():
+    image = np.random.default_rng(1).normal(size=(6, 8))
+    spectrum = artifacts.power_spectrum(image)
+    centred = image - image.mean()
+    assert spectrum.sum() == pytest.approx(image.size * np.sum(centred**2))
+    assert spectrum[3, 4] == pytest.approx(0.0, abs=1e-9)  # zero frequency, in the middle
+
+
+# --- pixel shuffle and the sub-pixel kernel -------------------------------------------------
+
+def test_depth_to_space_places_channel_c_at_position_c_of_each_block():
+    four_channels = np.moveaxis(np.arange(1, 17).reshape(4, 2, 2), 0, -1)[None]
+    expected = np.array([[1, 5, 2, 6], [9, 13, 10, 14], [3, 7, 4, 8], [11, 15, 12, 16]])
+    np.testing.assert_array_equal(artifacts.depth_to_space(four_channels, 2)[0, :, :, 0], expected)
+
+
+@SWEEP
+@given(block=st.integers(2, 3), height=st.integers(1, 4), width=st.integers(1, 4),
+       channels=st.integers(1, 3), batch=st.integers(1, 2))
+def test_depth_to_space_equals_keras(keras, random_array, block, height, width, channels, batch):
+    x = random_array(block * 10 + height, (batch, height, width, block * block * channels))
+    expected = keras.ops.convert_to_numpy(keras.ops.depth_to_space(x, block))
+    np.testing.assert_array_equal(artifacts.depth_to_space(x, block), expected)
+
+
+def test_depth_to_space_rejects_channels_not_divisible():
+    with pytest.raises(ValueError):
+        artifacts.depth_to_space(np.zeros((1, 2, 2, 6)), 2)
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 4])
+@pytest.mark.parametrize("in_channels, out_channels", [(1, 1), (3, 2), (2, 5)])
+def test_transposed_conv_with_kernel_equal_stride_is_1x1_conv_then_pixel_shuffle(
+    keras, random_array, block, in_channels, out_channels
+):
+    x = random_array(block, (2, 3, 4, in_channels))
+    transposed = keras.layers.Conv2DTranspose(out_channels, block, strides=block, use_bias=False)
+    expected = np.asarray(transposed(x))
+    one_by_one = keras.layers.Conv2D(block * block * out_channels, 1, use_bias=False)
+    one_by_one.build(x.shape)
+    one_by_one.kernel.assign(artifacts.subpixel_kernel(np.asarray(transposed.kernel)))
+    result = artifacts.depth_to_space(np.asarray(one_by_one(x)), block)
+    np.testing.assert_allclose(result, expected, atol=1e-5)
+
+
+# --- bilinear kernel ----------------------------------------------------------------------------
+
+def test_bilinear_kernel_values():
+    np.testing.assert_allclose(artifacts.bilinear_kernel_1d(2), [0.25, 0.75, 0.75, 0.25])
+    np.testing.assert_allclose(artifacts.bilinear_kernel_1d(3), [1 / 3, 2 / 3, 1, 2 / 3, 1 / 3])
+    for factor in range(1, 6):
+        weights = artifacts.bilinear_kernel_1d(factor)
+        # Every output position gets weights summing to one: the phases of the tent each sum to 1.
+        for phase in range(factor):
+            assert weights[phase::factor].sum() == pytest.approx(1.0)
+    kernel = artifacts.bilinear_kernel(2, channels=3)
+    assert kernel.shape == (4, 4, 3, 3)
+    assert kernel[:, :, 0, 1].sum() == 0 and kernel[1, 1, 2, 2] == pytest.approx(0.5625)
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+def test_bilinear_transposed_conv_equals_upsampling2d_inside(keras, random_array, factor):
+    x = random_array(factor, (2, 7, 6, 2))
+    kernel = artifacts.bilinear_kernel(factor, channels=2)
+    layer = keras.layers.Conv2DTranspose(2, kernel.shape[0], strides=factor, padding="same", use_bias=False)
+    layer.build(x.shape)
+    layer.kernel.assign(kernel)
+    transposed = np.asarray(layer(x))
+    upsampled = np.asarray(keras.layers.UpSampling2D(factor, interpolation="bilinear")(x))
+    border = factor // 2
+    inside = (slice(None), slice(border, -border), slice(border, -border), slice(None))
+    np.testing.assert_allclose(transposed[inside], upsampled[inside], atol=1e-5)
+    # At the border the transposed convolution sees zeros, UpSampling2D clamps.
+    assert np.abs(transposed - upsampled).max() > 0.1
+
+
+def test_bilinear_values_in_the_chapter(keras):
+    X = np.array([[1, 2], [3, 4]], np.float32).reshape(1, 2, 2, 1)
+    layer = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", use_bias=False)
+    layer.build(X.shape)
+    layer.kernel.assign(artifacts.bilinear_kernel(2))
+    difference = np.asarray(keras.layers.UpSampling2D(interpolation="bilinear")(X)) - np.asarray(layer(X))
+    assert np.abs(difference[0, 1:-1, 1:-1, 0]).max() == 0.0
+    assert np.abs(difference).max() == pytest.approx(1.75)
