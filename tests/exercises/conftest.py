@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from autograder.sources import read_source_notebook, write_source_notebooks
-from exercise_notebooks import (ASSIGNMENTS, EXERCISES, OTHER_SEED, SEED, KernelSession,
+from .exercise_notebooks import (ASSIGNMENTS, EXERCISES, OTHER_SEED, SEED, KernelSession,
                                 ReleaseRun, SolutionRun, code_cell_indices, is_test_cell)
 
 

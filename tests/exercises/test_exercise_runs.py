@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from exercise_notebooks import ASSIGNMENTS, check_names, is_test_cell, nbgrader_meta
+from .exercise_notebooks import ASSIGNMENTS, check_names, is_test_cell, nbgrader_meta
 
 pytestmark = pytest.mark.timeout(900)
 

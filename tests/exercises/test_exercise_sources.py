@@ -13,7 +13,7 @@ from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
 from autograder.sources import list_assignments, read_source_notebook, write_source_notebooks
 
-from exercise_notebooks import ASSIGNMENTS, EXERCISES, check_names, is_test_cell, nbgrader_meta
+from .exercise_notebooks import ASSIGNMENTS, EXERCISES, check_names, is_test_cell, nbgrader_meta
 
 KEYS = {"grade", "grade_id", "locked", "schema_version", "solution", "task"}
 GRADE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
