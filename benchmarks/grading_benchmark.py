@@ -1,0 +1,555 @@
+"""Grading benchmark: the course's autograder against stock ``nbgrader autograde``.
+
+Run on demand (it is not a test)::
+
+    python benchmarks/grading_benchmark.py [--students N] [--assignment A] [--workers W]
+
+It releases an assignment into a temporary course (fixed seed), makes N simulated submissions
+(mostly correct or partly correct, some with wrong answers, some blank, a few broken files and
+one endless loop; the same ones every run), copies the course twice and grades the same
+submissions
+
+* with stock ``nbgrader autograde A --force`` (one run over all students, each cell limited to
+  ``--timeout`` seconds; the hidden tests read the answer key named by ``$UPSAMPLING_ANSWER_KEY``
+  inside the kernel, as stock nbgrader trusts the kernel), and
+* with ``python -m autograder grade A --workers W --timeout T`` (the sandboxed pool of forking
+  workers; each notebook limited to ``--timeout`` seconds of wall time).
+
+It prints the wall time of each, the median time per submission, the peak memory of each
+process tree (sampled from /proc), the ratio, the machine's load, and whether every honest
+submission (correct, partial, wrong or blank; not the broken files or the loop) got exactly the
+same score per cell from both. It exits with status 1 when any honest score differs. The
+figures are also written as JSON to ``benchmarks/results/`` (not committed).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import simulate
+from autograder.course import REPO_ROOT, Course
+from autograder.release import release
+from upsampling_course.checks import ANSWER_KEY_ENV, SEED_ENV
+
+SEED = 20261201  # the release's hidden-input seed and the submissions' generator
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+HONEST_KINDS = {"full", "partial", "blank"}
+
+#: Mistakes a student could plausibly make, per answer cell of the default assignment. Other
+#: assignments get a generic wrong answer (see ``wrong_answer``).
+WRONG_ANSWERS = {
+    "upsampling-by-hand": {
+        "upsample-nearest": [
+            # Hard-coded to the visible example: passes the visible checks, not the hidden ones.
+            "def upsample_nearest(x):\n"
+            "    return np.array([[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]],\n"
+            "                    dtype='float32').reshape(1, 4, 4, 1)\n",
+            "def upsample_nearest(x):\n"
+            "    return keras.layers.UpSampling2D(interpolation='bilinear')(x).numpy()\n",
+        ],
+        "upsample-by": [
+            "def upsample_by(x, rows, cols):\n"
+            "    return keras.layers.UpSampling2D(size=(cols, rows))(x).numpy()\n",
+        ],
+        "upsample-bilinear": [
+            "def upsample_bilinear(x):\n"
+            "    return keras.layers.UpSampling2D()(x).numpy()\n",
+        ],
+        "zero-insertion": [
+            "def zero_insertion_model(input_shape, weight, bias):\n"
+            "    layer = keras.layers.Conv2DTranspose(1, (1, 1), strides=(2, 2))\n"
+            "    model = keras.Sequential([keras.Input(shape=input_shape), layer])\n"
+            "    layer.set_weights([np.full((1, 1, 1, 1), weight, dtype='float32'),\n"
+            "                       np.zeros(1, dtype='float32')])\n"
+            "    return model\n",
+        ],
+        "tiling-model": [
+            "def tiling_model(input_shape, kernel):\n"
+            "    layer = keras.layers.Conv2DTranspose(1, (2, 2), strides=(2, 2), use_bias=False)\n"
+            "    model = keras.Sequential([keras.Input(shape=input_shape), layer])\n"
+            "    layer.set_weights([np.asarray(kernel, dtype='float32').T.reshape(2, 2, 1, 1)])\n"
+            "    return model\n",
+        ],
+        "tile-by-hand": [
+            "def tile_by_hand(image, kernel):\n"
+            "    return np.kron(np.asarray(kernel, dtype='float32'),\n"
+            "                   np.asarray(image, dtype='float32'))\n",
+        ],
+        "overlap-explanation": [
+            "The kernel is bigger in the middle, so the middle of the picture gets brighter.",
+        ],
+    },
+}
+
+
+# --- the submissions -----------------------------------------------------------------------
+
+@dataclass
+class Submission:
+    student: str
+    kind: str  # full, partial, blank, invalid-json, nbformat-3, nbformat-5, endless-loop
+    answered: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+
+
+def wrong_answer(assignment: str, grade_id: str, solution: str, rng: random.Random) -> str:
+    """A wrong answer for one cell: a listed mistake, or the solution's first line (for a
+    function, its ``def`` line) followed by a body that returns nothing useful."""
+    listed = WRONG_ANSWERS.get(assignment, {}).get(grade_id)
+    if listed:
+        return rng.choice(listed)
+    lines = [line for line in solution.splitlines() if line.strip()]
+    if lines and lines[0].startswith("def "):
+        return lines[0] + "\n    return None\n"
+    return "I am not sure."
+
+
+def plan(n: int, rng: random.Random) -> list[str]:
+    """The kinds of the ``n`` submissions: every kind at least once (n >= 7), mostly honest."""
+    broken_kinds = ["invalid-json", "nbformat-3", "nbformat-5"]
+    broken = max(3, round(0.04 * n))
+    blank = max(1, round(0.08 * n))
+    full = max(1, round(0.30 * n))
+    kinds = ["endless-loop"] + [broken_kinds[i % 3] for i in range(broken)] + ["blank"] * blank \
+        + ["full"] * full
+    if len(kinds) >= n:
+        raise SystemExit(f"--students must be at least {len(kinds) + 1}")
+    kinds += ["partial"] * (n - len(kinds))
+    rng.shuffle(kinds)
+    return kinds
+
+
+def make_submissions(course: Course, assignment: str, n: int, seed: int) -> dict[str, tuple]:
+    """Student -> (Submission, {file name: bytes}), deterministic for a given seed."""
+    rng = random.Random(seed)
+    notebooks = course.notebooks(assignment)
+    out = {}
+    for i, kind in enumerate(plan(n, rng)):
+        student = f"student-{i:03d}"
+        sub = Submission(student, kind)
+        files = {}
+        for nb_name in notebooks:
+            ids = simulate.answer_ids(course, assignment, nb_name)
+            solution = simulate.answered(course, assignment, nb_name, None)
+            solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+                         for c in solution["cells"] if c["metadata"].get("nbgrader", {}).get("solution")}
+            if kind in ("full", "endless-loop", "invalid-json", "nbformat-3", "nbformat-5"):
+                chosen, wrong = set(ids), {}
+            elif kind == "blank":
+                chosen, wrong = set(), {}
+            else:  # partial: some answers right, some left blank, some wrong
+                chosen = set(rng.sample(ids, rng.randint(1, len(ids) - 1)))
+                wrong = {gid: wrong_answer(assignment, gid, solutions[gid], rng)
+                         for gid in ids if gid not in chosen and rng.random() < 0.4}
+            if kind == "endless-loop":
+                loop_id = rng.choice(ids[: max(1, len(ids) // 2)])
+                wrong = {loop_id: "while True:\n    pass\n\n" + solutions[loop_id]}
+            nb = simulate.answered(course, assignment, nb_name, chosen, wrong)
+            data = simulate.to_bytes(nb)
+            if kind == "invalid-json":
+                data = data[: len(data) // 2]  # an upload cut short
+            elif kind.startswith("nbformat-"):
+                nb["nbformat"] = int(kind.rsplit("-", 1)[1])
+                data = simulate.to_bytes(nb)
+            sub.answered += sorted(chosen - set(wrong))
+            sub.wrong += sorted(wrong)
+            files[f"{nb_name}.ipynb"] = data
+        out[student] = (sub, files)
+    return out
+
+
+def copy_course(released: Course, root: Path) -> Course:
+    shutil.copytree(released.root, root, symlinks=True)
+    course = Course(root)
+    course.ensure()  # rewrites nbgrader_config.py with the new root
+    return course
+
+
+# --- measuring ----------------------------------------------------------------------------
+
+class TreeMemory:
+    """Peak memory of a process and all its descendants, sampled from /proc every 0.2 s.
+
+    ``peak_rss`` sums each process's resident set (the usual figure; pages shared between
+    forked children count once per process). ``peak_pss`` sums proportional set sizes, so
+    shared pages count once in all: the memory the tree really occupies.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid, self.interval = pid, interval
+        self.peak_rss = self.peak_pss = 0
+        self.peak_processes = 0
+        self.cpu_ticks: dict[tuple[int, int], int] = {}  # (pid, start time) -> utime + stime
+        self.loads: list[float] = []  # the machine's 1-minute load average, every 5 s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+        tree, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo += children.get(pid, [])
+        return tree
+
+    def _sample(self) -> None:
+        rss = pss = 0
+        tree = self._tree()
+        for pid in tree:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                self.cpu_ticks[(pid, int(fields[19]))] = int(fields[11]) + int(fields[12])
+                with open(f"/proc/{pid}/statm") as f:
+                    rss += int(f.read().split()[1]) * self._page
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            pss += int(line.split()[1]) * 1024
+                            break
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended, or its memory map is not readable
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
+        self.peak_processes = max(self.peak_processes, len(tree))
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of every process seen in the tree (a lower bound: the last 0.2 s of each
+        process, and processes shorter than that, are missed)."""
+        return sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+    def _run(self) -> None:
+        last_load = 0.0
+        while not self._stop.is_set():
+            self._sample()
+            if time.monotonic() - last_load >= 5:
+                self.loads.append(os.getloadavg()[0])
+                last_load = time.monotonic()
+            self._stop.wait(self.interval)
+
+
+@dataclass
+class Run:
+    name: str
+    wall_seconds: float
+    returncode: int
+    peak_rss: int
+    peak_pss: int
+    peak_processes: int
+    cpu_sampled: float
+    cpu_rusage: float  # CPU time of the command and every descendant it waited for
+    load_before: tuple
+    load_after: tuple
+    loads: list[float]  # 1-minute load average every 5 s during the run
+    lines: list[tuple[float, str]]  # (seconds since start, line) of the command's output
+
+
+def run_measured(name: str, cmd: list[str], cwd: Path, env: dict, log_path: Path,
+                 echo=None) -> Run:
+    """Run ``cmd``, timestamping each line it writes (stdout and stderr merged)."""
+    load_before = os.getloadavg()
+    lines: list[tuple[float, str]] = []
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1)
+        with TreeMemory(proc.pid) as memory:
+            for line in proc.stdout:
+                t = time.monotonic() - started
+                lines.append((t, line.rstrip("\n")))
+                log.write(f"{t:9.3f} {line}")
+                if echo:
+                    echo(line)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - started
+    return Run(name, wall, proc.returncode, memory.peak_rss, memory.peak_pss,
+               memory.peak_processes, memory.cpu_seconds, usage.ru_utime + usage.ru_stime,
+               load_before, os.getloadavg(), memory.loads, lines)
+
+
+# --- the two graders ----------------------------------------------------------------------
+
+def stock_student_times(run: Run, students: list[str]) -> dict[str, float]:
+    """Seconds nbgrader spent on each student, from when its log first names one student to
+    when it first names the next (the last one ends with the process)."""
+    starts: list[tuple[float, str]] = []
+    seen = set()
+    for t, line in run.lines:
+        m = re.search(r"\b(student-\d{3})\b", line)
+        if m and m.group(1) in students and m.group(1) not in seen:
+            seen.add(m.group(1))
+            starts.append((t, m.group(1)))
+    times = {}
+    for (t, s), (t_next, _) in zip(starts, starts[1:] + [(run.wall_seconds, None)]):
+        times[s] = t_next - t
+    return times
+
+
+def stock_scores(course: Course, assignment: str, students: list[str]) -> dict[str, dict | None]:
+    """Student -> {"score": total, "cells": {grade_id: auto_score}} from nbgrader's gradebook,
+    or None when nbgrader recorded no submission."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores = {}
+    with Gradebook(course.db_url, course.course_id) as gb:
+        for student in students:
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                scores[student] = None
+                continue
+            cells = {}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    cells[grade.name] = grade.auto_score
+            scores[student] = {"score": float(submission.score), "cells": cells}
+    return scores
+
+
+def our_scores(results: list[dict]) -> dict[str, dict]:
+    out = {}
+    for r in results:
+        cells = {gid: c["auto_score"] for nb in r["notebooks"] for gid, c in nb["cells"].items()}
+        out[r["student"]] = {"score": float(r["score"]), "cells": cells, "status": r["status"],
+                             "reason": r["reason"]}
+    return out
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(line.split()[1]) * 1024 for line in
+                   Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    except (OSError, StopIteration):
+        mem = None
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(*names: str) -> str | None:
+        for name in names:
+            try:
+                return version(name)
+            except PackageNotFoundError:
+                continue
+        return None
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_bytes": mem,
+            "system": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version(), "nbgrader": installed("nbgrader"),
+            "tensorflow": installed("tensorflow-cpu", "tensorflow")}
+
+
+def gb(n: int) -> str:
+    return f"{n / 1024**3:.2f} GB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=100, help="submissions (default 100)")
+    parser.add_argument("--assignment", default="upsampling-by-hand")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="our grader's workers (default: the number of cores)")
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help="seconds per cell (stock) and per notebook (ours); default 30")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary courses")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="where to write the figures (default: benchmarks/results/...)")
+    args = parser.parse_args(argv)
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    tag = f"grading-{args.assignment}-n{args.students}-{stamp}"
+    json_path = args.json or RESULTS_DIR / f"{tag}.json"
+    work = Path(tempfile.mkdtemp(prefix="grading-benchmark-"))
+    print(f"machine load before (1, 5, 15 min): {os.getloadavg()}", flush=True)
+    try:
+        t = time.monotonic()
+        released = Course(work / "released")
+        key = release(released, args.assignment, seed=args.seed)
+        print(f"released {args.assignment} in {time.monotonic() - t:.1f} s", flush=True)
+        submissions = make_submissions(released, args.assignment, args.students, args.seed)
+        students = sorted(submissions)
+        stock, ours = copy_course(released, work / "stock"), copy_course(released, work / "ours")
+        for course in (stock, ours):
+            for student, (_, files) in submissions.items():
+                simulate.place(course, student, args.assignment, files)
+        kinds: dict[str, int] = {}
+        for sub, _ in submissions.values():
+            kinds[sub.kind] = kinds.get(sub.kind, 0) + 1
+        print(f"{args.students} submissions: "
+              + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())), flush=True)
+
+        # (b) ours first: its workers import TensorFlow from a cold page cache, if anyone does.
+        ours_cmd = [sys.executable, "-m", "autograder", "grade", args.assignment,
+                    "--course", str(ours.root), "--workers", str(args.workers),
+                    "--timeout", f"{args.timeout:g}"]
+        print("ours:  " + " ".join(ours_cmd), flush=True)
+        ours_run = run_measured("ours", ours_cmd, REPO_ROOT, dict(os.environ),
+                                RESULTS_DIR / f"{tag}-ours.log")
+        report = json.loads((ours.reports_dir / f"grading-{args.assignment}.json").read_text())
+        ours_results = report["results"]
+
+        # (a) stock nbgrader, one run over every student.
+        stock_env = stock.nbgrader_env()
+        stock_env[ANSWER_KEY_ENV] = str(stock.key_path(args.assignment))
+        stock_env[SEED_ENV] = str(key["seed"])
+        stock_cmd = [sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--force",
+                     f"--CourseDirectory.root={stock.root}",
+                     f"--CourseDirectory.db_url={stock.db_url}",
+                     f"--CourseDirectory.course_id={stock.course_id}",
+                     f"--ExecutePreprocessor.timeout={args.timeout:g}",
+                     f"--Execute.timeout={args.timeout:g}", "--log-level=INFO"]
+        print("stock: " + " ".join(stock_cmd), flush=True)
+        done = set()
+
+        def stock_progress(line: str) -> None:
+            m = re.search(r"\b(student-\d{3})\b", line)
+            if m and m.group(1) not in done:
+                done.add(m.group(1))
+                print(f"\rstock: {len(done)}/{args.students} students started", end="",
+                      file=sys.stderr, flush=True)
+
+        stock_run = run_measured("stock", stock_cmd, stock.root, stock_env,
+                                 RESULTS_DIR / f"{tag}-stock.log", echo=stock_progress)
+        print(file=sys.stderr)
+        load_end = os.getloadavg()
+
+        # --- compare ---------------------------------------------------------------------
+        stock_by = stock_scores(stock, args.assignment, students)
+        ours_by = our_scores(ours_results)
+        honest = [s for s in students if submissions[s][0].kind in HONEST_KINDS]
+        differences = []
+        for s in honest:
+            a, b = stock_by.get(s), ours_by.get(s)
+            if a is None or b is None:
+                differences.append({"student": s, "kind": submissions[s][0].kind,
+                                    "stock": a, "ours": b})
+            elif abs(a["score"] - b["score"]) > 1e-9 or a["cells"] != b["cells"]:
+                differences.append({"student": s, "kind": submissions[s][0].kind,
+                                    "stock": a, "ours": b,
+                                    "cells": {g: (a["cells"].get(g), b["cells"].get(g))
+                                              for g in sorted(set(a["cells"]) | set(b["cells"]))
+                                              if a["cells"].get(g) != b["cells"].get(g)}})
+        others = {s: {"kind": submissions[s][0].kind,
+                      "stock": (None if stock_by.get(s) is None else stock_by[s]["score"]),
+                      "ours_status": ours_by[s]["status"], "ours_reason": ours_by[s]["reason"],
+                      "ours_score": ours_by[s]["score"]}
+                  for s in students if s not in honest}
+
+        # Medians over the submissions that were run (not the broken files, which both reject
+        # in milliseconds).
+        ran = {s for s in students if submissions[s][0].kind in HONEST_KINDS | {"endless-loop"}}
+        ours_per = [nb["wall_seconds"] for r in ours_results if r["student"] in ran
+                    for nb in r["notebooks"] if nb.get("wall_seconds") is not None]
+        stock_per = [t for s, t in stock_student_times(stock_run, students).items() if s in ran]
+        figures = {
+            "machine": machine(), "students": args.students, "assignment": args.assignment,
+            "workers": args.workers, "timeout_seconds": args.timeout, "seed": args.seed,
+            "kinds": kinds, "started_utc": stamp, "load_end": load_end,
+            "isolation": report.get("isolation"),
+            "runs": {r.name: {"wall_seconds": r.wall_seconds, "returncode": r.returncode,
+                              "peak_rss_bytes": r.peak_rss, "peak_pss_bytes": r.peak_pss,
+                              "peak_processes": r.peak_processes,
+                              "cpu_seconds_rusage": r.cpu_rusage,
+                              "cpu_seconds_sampled": r.cpu_sampled, "load_before": r.load_before,
+                              "load_after": r.load_after, "load_1min_every_5s": r.loads}
+                     for r in (stock_run, ours_run)},
+            "median_seconds_per_submission": {"stock": median(stock_per), "ours": median(ours_per)},
+            "ratio_stock_over_ours": stock_run.wall_seconds / ours_run.wall_seconds,
+            "honest_submissions": len(honest), "honest_scores_identical": not differences,
+            "differences": differences, "not_compared": others,
+            "honest_score_total": {"stock": sum((stock_by[s] or {"score": 0})["score"] for s in honest),
+                                   "ours": sum(ours_by[s]["score"] for s in honest)},
+        }
+        json_path.write_text(json.dumps(figures, indent=1))
+
+        m = figures["machine"]
+        print()
+        print(f"machine: {m['cpu']}, {m['cores']} cores, {gb(m['memory_bytes'] or 0)} RAM, "
+              f"{m['system']}; Python {m['python']}, nbgrader {m['nbgrader']}, "
+              f"TensorFlow {m['tensorflow']}")
+        print(f"{args.students} submissions of {args.assignment} "
+              + "(" + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"); "
+              f"timeout {args.timeout:g} s; our workers: {args.workers}")
+        print(f"{'':6} {'wall':>8} {'wall/N':>7} {'median':>7} {'CPU':>7} {'peak RSS':>9}"
+              f" {'peak PSS':>9} {'procs':>5}  1-min load: mean, max during the run")
+        for r, per in ((stock_run, stock_per), (ours_run, ours_per)):
+            med = median(per)
+            print(f"{r.name:6} {r.wall_seconds:7.1f}s {r.wall_seconds / args.students:6.2f}s "
+                  f"{med if med is not None else float('nan'):6.2f}s {r.cpu_sampled:6.0f}s"
+                  f" {gb(r.peak_rss):>9} {gb(r.peak_pss):>9} {r.peak_processes:>5}  "
+                  f"{statistics.mean(r.loads or [r.load_after[0]]):.1f}, "
+                  f"{max(r.loads or [r.load_after[0]]):.1f}")
+        print(f"ratio stock/ours: {figures['ratio_stock_over_ours']:.2f}x")
+        print("median: per submission run (not the broken files); stock: from nbgrader's log "
+              "naming one student to naming the next; ours: a notebook's run in its forked, "
+              "sandboxed process (two at once). CPU: user + system time of the process tree. "
+              "Peak RSS: sum over the tree's processes; peak PSS: shared pages counted once.")
+        if stock_run.returncode or ours_run.returncode:
+            print(f"exit codes: stock {stock_run.returncode}, ours {ours_run.returncode}")
+        print(f"honest submissions: {len(honest)}; scores identical: "
+              f"{'yes' if not differences else 'NO'} (total points: stock "
+              f"{figures['honest_score_total']['stock']:g}, ours "
+              f"{figures['honest_score_total']['ours']:g})")
+        for d in differences:
+            print(f"  DIFFERS {d['student']} ({d['kind']}): stock "
+                  f"{d['stock'] and d['stock']['score']}, ours {d['ours'] and d['ours']['score']}"
+                  f" {d.get('cells', '')}")
+        print("not compared (broken files, endless loop):")
+        for s, o in others.items():
+            print(f"  {s} {o['kind']}: stock score {o['stock']}; ours {o['ours_status']} "
+                  f"({o['ours_reason'][:100]})")
+        print(f"figures: {json_path}")
+        return 1 if differences else 0
+    finally:
+        if args.keep:
+            print(f"courses kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
