@@ -86,11 +86,19 @@ def outcome_status(outcome: JobOutcome, log: RunLog, assembled: Assembled,
     if outcome.signal is not None:
         name = signal.Signals(outcome.signal).name
         return "crashed", f"the process was killed by {name} {where}"
+    if outcome.exit_code == 70 and not log.started:
+        detail = outcome.stdout[-600:].decode("utf-8", "replace").strip().splitlines()
+        return "error", ("the submission's process could not start"
+                         + (f": {detail[-1]}" if detail else ""))
     if outcome.exit_code != 0 or not log.done:
         if memory_cells or outcome.exit_code in (134, -6):
             return "memory", f"ran out of memory {where}"
         return "crashed", (f"the notebook ended its own process (exit code {outcome.exit_code}) "
                            f"{where}")
+    too_large = [i for i, end in log.ends.items() if "File too large" in end["evalue"]]
+    if too_large:
+        return "output-limit", (f"wrote more than {limits.file_bytes // 1024**2} MB to one file "
+                                f"(printed output counts) {_describe_cell(too_large[0], assembled)}")
     if memory_cells:
         return "memory", (f"hit the {limits.memory_bytes // 1024**3} GB memory limit "
                           f"{_describe_cell(memory_cells[0], assembled)}")
@@ -176,6 +184,7 @@ class Grader:
             else:
                 files[entry.name] = read_untrusted(Path(entry.path), MAX_EXTRA_FILE_BYTES)
                 total += size
+                notes.append(f"{entry.name} ({size:,} bytes) was copied beside the notebook")
         return files
 
     def max_score(self, name: str) -> float:

@@ -24,8 +24,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: First unprivileged user id given to the workers' submission processes (one id per worker).
-BASE_UID = 61000
+#: Unprivileged user ids given to the workers' submission processes: each worker of each
+#: grading run takes one that no process is using, so two graders at once never share one
+#: (a user's process limit and kill sweeps are per user).
+UID_RANGE = range(61000, 65000)
 
 SANDBOX_JOB_DIR = "/job"
 
@@ -56,7 +58,7 @@ class Isolation:
         return SANDBOX_JOB_DIR if self.bubblewrap else None
 
     def worker_uid(self, index: int) -> int | None:
-        return BASE_UID + index if self.root else None
+        return free_uid() if self.root else None
 
     def describe(self) -> str:
         text = "isolation in force: " + ", ".join(self.layers)
@@ -94,6 +96,26 @@ class Isolation:
                         "CAP_DAC_OVERRIDE", "CAP_FOWNER"):
                 cmd += ["--cap-add", cap]
         return cmd + ["--"] + python
+
+
+def free_uid() -> int:
+    """A user id from UID_RANGE that owns no process now, picked at random."""
+    import random
+
+    busy = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                busy.add(os.stat(f"/proc/{entry}").st_uid)
+            except OSError:
+                pass
+    candidates = [uid for uid in UID_RANGE if uid not in busy and uid not in _taken]
+    uid = random.SystemRandom().choice(candidates)
+    _taken.add(uid)
+    return uid
+
+
+_taken: set[int] = set()  # ids this process already gave to a worker
 
 
 def readonly_paths() -> list[str]:

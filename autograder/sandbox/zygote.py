@@ -91,7 +91,7 @@ def run_job(job: dict, control_fd: int) -> dict:
             break
         if time.monotonic() > deadline:
             timed_out = True
-            _kill_all(pid, job.get("uid"))
+            os.kill(pid, signal.SIGKILL)  # SIGKILL: a notebook can ignore SIGINT and SIGTERM
             _, status, usage = os.wait4(pid, 0)
             break
         time.sleep(0.02)
