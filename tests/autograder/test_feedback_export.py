@@ -1,0 +1,302 @@
+"""Feedback pages, the marks CSV and the summary report (issue 4), and what they must never show."""
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from nbgrader.api import Gradebook
+
+from autograder import simulate
+from autograder.cli import main
+from autograder.course import Course
+from autograder.export import export_marks, write_summary
+from autograder.feedback import hidden_region_lines, write_feedback
+from autograder.grade import STATUS_WORDS, Grader
+from upsampling_course.checks import SEED_ENV
+
+from .conftest import ASSIGNMENT, SEED, TEST_LIMITS, fresh_course
+
+pytestmark = pytest.mark.grading
+
+NB = ASSIGNMENT
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(2)>"
+BAD_NAME = "<img src=x onerror=alert(3)>.ipynb"  # a file name a student chose
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def page_text(path: Path) -> str:
+    """What a reader of the page sees (entities decoded)."""
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").get_text(" ")
+
+
+def secrets(course: Course) -> list[str]:
+    """Every line of every hidden-test region of the source that the release does not show."""
+    source = json.loads((course.source_dir(ASSIGNMENT) / f"{NB}.ipynb").read_text())
+    release = (course.release_dir(ASSIGNMENT) / f"{NB}.ipynb").read_text()
+    released = {line.strip() for cell in json.loads(release)["cells"]
+                for line in "".join(cell["source"]).splitlines()}
+    lines = [line for cell in source["cells"]
+             for line in hidden_region_lines("".join(cell["source"]))
+             if line not in released and len(line) > 3]
+    assert len(lines) >= 6, "the assignment should have hidden tests to hide"
+    return lines
+
+
+def hidden_names(course: Course) -> list[str]:
+    key = json.loads(course.key_path(ASSIGNMENT).read_text())
+    return [name for cell in key["notebooks"][NB]["cells"].values()
+            for name, value in cell["values"].items() if value["hidden"]]
+
+
+def assert_nothing_hidden(course: Course, path: Path) -> None:
+    text, raw = page_text(path), path.read_text(encoding="utf-8")
+    for line in secrets(course):
+        assert line not in text and line not in raw, (path, line)
+    for name in hidden_names(course):
+        assert name not in text, (path, name)
+    assert "HIDDEN TESTS" not in text and "check_hidden(" not in text
+    assert str(SEED) not in text
+
+
+def read_csv(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def manual_score(course: Course, student: str, grade_id: str = "overlap-explanation"):
+    with Gradebook(course.db_url, course.course_id) as gb:
+        return gb.find_grade(grade_id, NB, ASSIGNMENT, student).manual_score
+
+
+def key_cells(course: Course) -> dict:
+    return json.loads(course.key_path(ASSIGNMENT).read_text())["notebooks"][NB]
+
+
+# --- the graded class (conftest): ada full, blaise blank, carl partial, dora/emmy broken, felix --
+
+@pytest.fixture(scope="module")
+def feedback_pages(graded_class) -> dict[str, Path]:
+    paths = write_feedback(graded_class.course, ASSIGNMENT)
+    return {p.parent.parent.name: p for p in paths}
+
+
+def test_a_page_for_every_student(graded_class, feedback_pages):
+    course = graded_class.course
+    assert set(feedback_pages) == {"ada", "blaise", "carl", "dora", "emmy", "felix"}
+    for student, path in feedback_pages.items():
+        assert path == course.feedback_dir(student, ASSIGNMENT) / f"{NB}.html"
+        assert path.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_feedback_never_shows_hidden_tests(graded_class, feedback_pages):
+    course = graded_class.course
+    # The threat is real: carl's failing test cells printed tracebacks quoting hidden lines.
+    carl_out = "".join(e["out"] for e in graded_class.results["carl"]["notebooks"][0]["outputs"].values())
+    assert any(line in carl_out for line in secrets(course))
+    for path in feedback_pages.values():
+        assert_nothing_hidden(course, path)
+    # ... while the visible tests are shown, so the absence above means something.
+    text = page_text(feedback_pages["carl"])
+    assert 'check("nearest-on-X"' in text and "nearest-on-X" in text
+    assert "hidden check 1" in text
+
+
+def test_feedback_scores_and_check_results(graded_class, feedback_pages):
+    expected, results = graded_class.expected, graded_class.results
+    key = key_cells(graded_class.course)
+    total = graded_class.grader.max_score(NB)
+    carl = BeautifulSoup(feedback_pages["carl"].read_text(), "html.parser")
+    assert f"Score: {expected['carl']:g} / {total:g} points" in carl.get_text(" ")
+    table = next(t for t in carl.find_all("table") if "Scores per question" in t.caption.text)
+    shown = {row.find_all("td")[0].text: row.find_all("td")[2].text
+             for row in table.find_all("tr")[1:]}
+    for grade_id, cell in results["carl"]["notebooks"][0]["cells"].items():
+        if cell["kind"] == "auto":
+            assert shown[grade_id] == f"{cell['auto_score']:g} / {cell['max_score']:g}"
+    assert shown["overlap-explanation"] == f"0 / {key['manual']['overlap-explanation']['points']:g}"
+    text = carl.get_text(" ")
+    assert "NotImplementedError" in text and "this check did not run" in text
+    assert "You left this answer as it was released" in text
+    blank = page_text(feedback_pages["blaise"])
+    assert f"Score: 0 / {total:g} points" in blank
+    felix = page_text(feedback_pages["felix"])
+    assert "notes.txt" in felix and f"Score: {expected['felix']:g} / {total:g}" in felix
+
+
+def test_feedback_explains_a_notebook_that_could_not_be_graded(feedback_pages):
+    dora, emmy = page_text(feedback_pages["dora"]), page_text(feedback_pages["emmy"])
+    assert "invalid notebook" in dora and "not valid JSON" in dora
+    assert "missing notebook" in emmy and "my-work.ipynb" in emmy
+    for text in (dora, emmy):
+        assert "not a mark of 0" in text and "/ 17" not in text
+
+
+def test_marks_csv_holds_the_expected_numbers(graded_class, tmp_path):
+    course, expected = graded_class.course, graded_class.expected
+    path = export_marks(course, [ASSIGNMENT], tmp_path / "marks.csv")
+    rows = read_csv(path)
+    assert set(rows) == {"ada", "blaise", "carl", "dora", "emmy", "felix"}
+    key = key_cells(course)
+    auto_ids = list(key["cells"])
+    total = graded_class.grader.max_score(NB)
+    # Another test may have marked ada's explanation by hand: the CSV must follow the gradebook.
+    ada_manual = manual_score(course, "ada")
+    assert rows["ada"]["score"] == f"{expected['ada'] + (ada_manual or 0):g}"
+    assert rows["ada"]["overlap-explanation"] == ("" if ada_manual is None else f"{ada_manual:g}")
+    assert rows["blaise"]["score"] == "0" and rows["carl"]["score"] == f"{expected['carl']:g}"
+    assert rows["felix"]["score"] == f"{expected['felix']:g}"
+    for student in ("ada", "felix"):
+        assert [rows[student][g] for g in auto_ids] == [f"{key['cells'][g]['points']:g}"
+                                                         for g in auto_ids]
+    carl = graded_class.results["carl"]["notebooks"][0]["cells"]
+    assert [rows["carl"][g] for g in auto_ids] == [f"{carl[g]['auto_score']:g}" for g in auto_ids]
+    assert rows["carl"]["overlap-explanation"] == "0"  # left unanswered
+    assert rows["blaise"]["needs_manual_grading"] == "False"
+    for student, status in (("dora", "invalid"), ("emmy", "missing")):
+        row = rows[student]
+        assert row["status"] == STATUS_WORDS[status]
+        assert row["score"] == "" and row["needs_manual_grading"] == ""
+        assert all(row[g] == "" for g in auto_ids + ["overlap-explanation"])
+        assert row["reason"] == graded_class.results[student]["reason"]
+    assert {row["max_score"] for row in rows.values()} == {f"{total:g}"}
+    assert all(row["assignment"] == ASSIGNMENT for row in rows.values())
+
+
+def test_summary_report(graded_class):
+    course, results = graded_class.course, graded_class.results
+    path = write_summary(course, ASSIGNMENT)
+    assert path == course.reports_dir / f"summary-{ASSIGNMENT}.html"
+    soup = BeautifulSoup(path.read_text(), "html.parser")
+    text = soup.get_text(" ")
+    img = soup.find("img")
+    assert img["src"].startswith("data:image/png;base64,")
+    assert base64.b64decode(img["src"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Histogram of the total scores of 4 graded submissions" in img["alt"]
+    counts = next(t for t in soup.find_all("table") if "per status" in t.caption.text)
+    assert {r.find_all("td")[0].text: r.find_all("td")[1].text
+            for r in counts.find_all("tr")[1:]} == {"graded": "4", "invalid notebook": "1",
+                                                     "missing notebook": "1"}
+    rates = next(t for t in soup.find_all("table") if "per question" in t.caption.text)
+    shown = {r.find_all("td")[0].text: r.find_all("td")[3].text for r in rates.find_all("tr")[1:]}
+    graded = [r for r in results.values() if r["scored"]]
+    for grade_id in key_cells(course)["cells"]:
+        passed = sum(r["notebooks"][0]["cells"][grade_id]["passed"] for r in graded)
+        assert shown[grade_id] == f"pass rate {100 * passed / 4:.0f}% ({passed} of 4)", grade_id
+    assert shown["overlap-explanation"].startswith(("mean", "no marks yet"))
+    assert graded_class.grader.isolation.describe().splitlines()[0] in text
+
+
+# --- a second class, graded once: hostile text, a late manual mark, the CLI ---------------------
+
+@dataclass
+class EscapedClass:
+    course: Course
+    results: dict[str, dict]
+
+
+@pytest.fixture(scope="module")
+def escaped_class(released_course, tmp_path_factory) -> EscapedClass:
+    """mallory's answers print HTML and her added cell prints the run's history (hidden tests
+    included) and the seed; oscar submits only a file with HTML in its name."""
+    course = fresh_course(released_course, tmp_path_factory.mktemp("escaped"))
+    full = simulate.answered(course, ASSIGNMENT, NB, None)
+    solution = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+                for c in full["cells"] if c["metadata"].get("nbgrader", {}).get("solution")}
+    mallory = simulate.answered(course, ASSIGNMENT, NB, None, wrong={
+        "upsample-nearest": f"print({SCRIPT!r})\n" + solution["upsample-nearest"],
+        "overlap-explanation": f"{IMG} The kernels overlap where the stride is smaller.",
+    })
+    mallory["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                             "execution_count": None,
+                             "source": f"import os\nprint('\\n'.join(In))\n"
+                                       f"print('seed', os.environ.get({SEED_ENV!r}))"})
+    simulate.place(course, "mallory", ASSIGNMENT, {f"{NB}.ipynb": simulate.to_bytes(mallory)})
+    simulate.place(course, "oscar", ASSIGNMENT, {BAD_NAME: simulate.to_bytes(full)})
+    results = Grader(course, ASSIGNMENT, limits=TEST_LIMITS, workers=1).grade(progress=False)
+    with Gradebook(course.db_url, course.course_id) as gb:
+        gb.add_student("nadia")  # on the class list, never submitted
+    return EscapedClass(course, {r["student"]: r for r in results})
+
+
+def cli_args(course: Course) -> list[str]:
+    return ["--course", str(course.root), "--db-url", course.db_url]
+
+
+def test_student_text_is_escaped(escaped_class, capsys):
+    course = escaped_class.course
+    assert escaped_class.results["mallory"]["status"] == "graded"
+    assert main(["feedback", ASSIGNMENT, *cli_args(course)]) == 0
+    printed = capsys.readouterr().out.split()
+    mallory = course.feedback_dir("mallory", ASSIGNMENT) / f"{NB}.html"
+    oscar = course.feedback_dir("oscar", ASSIGNMENT) / f"{NB}.html"
+    assert sorted(printed) == sorted([str(mallory), str(oscar)])
+    for path in (mallory, oscar):
+        raw = path.read_text()
+        soup = BeautifulSoup(raw, "html.parser")
+        assert SCRIPT not in raw and IMG not in raw
+        assert soup.find_all(["script", "img", "iframe"]) == []
+        assert not [tag for tag in soup.find_all(True)
+                    if any(attr.startswith("on") for attr in tag.attrs)]
+    text = page_text(mallory)
+    assert SCRIPT in text and IMG in text  # shown, as text
+    assert BAD_NAME in page_text(oscar) and "missing notebook" in page_text(oscar)
+
+
+def test_hidden_tests_printed_by_a_student_are_blanked(escaped_class):
+    course = escaped_class.course
+    run = escaped_class.results["mallory"]["notebooks"][0]
+    printed = "".join(e["out"] for e in run["outputs"].values())
+    assert str(SEED) in printed and any(line in printed for line in secrets(course))
+    paths = write_feedback(course, ASSIGNMENT, ["mallory"])
+    assert len(paths) == 1
+    assert_nothing_hidden(course, paths[0])
+    assert "[hidden]" in page_text(paths[0])
+
+
+def test_manual_mark_shows_in_csv_and_feedback(escaped_class, tmp_path, capsys):
+    course, args = escaped_class.course, cli_args(escaped_class.course)
+    mallory = course.feedback_dir("mallory", ASSIGNMENT) / f"{NB}.html"
+    auto_total = sum(c["points"] for c in key_cells(course)["cells"].values())
+    write_feedback(course, ASSIGNMENT, ["mallory"])
+    assert "not marked yet" in page_text(mallory)
+    before = read_csv(export_marks(course, [ASSIGNMENT], tmp_path / "before.csv"))["mallory"]
+    assert before["score"] == f"{auto_total:g}" and before["overlap-explanation"] == ""
+    assert before["needs_manual_grading"] == "True"
+
+    assert main(["mark", ASSIGNMENT, "mallory", "overlap-explanation", "2.5", *args]) == 0
+    out = tmp_path / "marks.csv"
+    assert main(["export", ASSIGNMENT, "--output", str(out), *args]) == 0
+    assert main(["feedback", ASSIGNMENT, "--student", "mallory", *args]) == 0
+    printed = capsys.readouterr().out
+    assert f"marks: {out}" in printed and f"summary-{ASSIGNMENT}.html" in printed
+    rows = read_csv(out)
+    assert rows["mallory"]["overlap-explanation"] == "2.5"
+    assert rows["mallory"]["score"] == f"{auto_total + 2.5:g}"
+    assert rows["mallory"]["needs_manual_grading"] == "False"
+    text = page_text(mallory)
+    assert "2.5 / 3" in text and f"Score: {auto_total + 2.5:g} / {auto_total + 3:g} points" in text
+    summary = page_text(course.reports_dir / f"summary-{ASSIGNMENT}.html")
+    assert "mean 2.50 of 3 over 1 with a mark" in summary
+
+
+def test_students_without_a_graded_submission_have_no_score(escaped_class):
+    course = escaped_class.course
+    rows = read_csv(export_marks(course))
+    assert rows["oscar"]["status"] == "missing notebook" and rows["oscar"]["score"] == ""
+    assert BAD_NAME in rows["oscar"]["reason"]
+    assert rows["nadia"]["status"] == "not submitted" and rows["nadia"]["score"] == ""
+    assert rows["nadia"]["max_score"] == rows["mallory"]["max_score"]
+    assert (course.reports_dir / "marks.csv").is_file()
+
+
+def test_feedback_for_a_student_never_graded_is_an_error(escaped_class, capsys):
+    course = escaped_class.course
+    assert main(["feedback", ASSIGNMENT, "--student", "nadia", *cli_args(course)]) == 1
+    assert "nadia" in capsys.readouterr().err
