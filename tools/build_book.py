@@ -18,6 +18,8 @@ fails, logs any warning, or had to execute a notebook itself. The full log is wr
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import re
 import shutil
@@ -35,6 +37,8 @@ BOOK_ROOT = Path(__file__).resolve().parent.parent
 # as myst-nb sees during the Sphinx build.
 MYST_READER = {"type": "plugin", "name": "myst_nb_md"}
 STRICT_FLAGS = ["-W", "-n", "--keep-going"]
+# In the cache folder: the hashes of the chapters the last successful pre-execution saw.
+FINGERPRINT_FILE = "preexecuted-chapters.json"
 # myst-nb logs this once per notebook it executes itself (cache miss).
 SPHINX_EXECUTION_LINE = re.compile(r"Executing notebook using")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -90,20 +94,34 @@ def toc_files(book_root: Path = BOOK_ROOT) -> list[Path]:
     return paths
 
 
+def is_notebook(path: Path) -> bool:
+    """An .ipynb file, or a Markdown file whose front matter makes it a MyST notebook.
+
+    The same test as ``myst_nb.core.read.is_myst_markdown_notebook``, without importing
+    Sphinx and myst-nb (seconds), which a no-change rebuild should not pay for.
+    """
+    if path.suffix == ".ipynb":
+        return True
+    text = path.read_text("utf8")
+    if not text.startswith("---"):
+        return False
+    front_matter = yaml.safe_load(text.split("---", 2)[1]) or {}
+    jupytext = front_matter.get("jupytext", {}).get("text_representation", {})
+    return front_matter.get("file_format") == "mystnb" or jupytext.get("format_name") == "myst"
+
+
 def notebook_files(book_root: Path = BOOK_ROOT) -> list[Path]:
     """The pages of the table of contents that are notebooks (and so are executed)."""
-    from myst_nb.core.read import is_myst_markdown_notebook
-
-    return [
-        path
-        for path in toc_files(book_root)
-        if path.suffix == ".ipynb" or is_myst_markdown_notebook(path.read_text("utf8"))
-    ]
+    return [path for path in toc_files(book_root) if is_notebook(path)]
 
 
 def execution_config(book_root: Path = BOOK_ROOT) -> dict:
     config = yaml.safe_load((book_root / "_config.yml").read_text())
     return config.get("execute", {})
+
+
+def _fingerprint(paths: list[Path]) -> dict[str, str]:
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
 
 
 def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
@@ -112,13 +130,24 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
     Returns the paths of the notebooks that were executed. Raises ``RuntimeError`` when a
     notebook fails (its traceback is printed): the strict build would fail on it anyway,
     and the traceback is clearer here.
+
+    When no chapter file changed since the last successful pre-execution into this cache
+    (a fingerprint file in the cache folder records their hashes), nothing is imported or
+    read: the cache already matches, and Sphinx will confirm it (the caller checks that
+    Sphinx executed nothing).
     """
+    notebooks = notebook_files(book_root)
+    fingerprint = _fingerprint(notebooks)
+    stamp = cache_dir / FINGERPRINT_FILE
+    if stamp.exists() and json.loads(stamp.read_text()) == fingerprint:
+        return []
+
     from jupyter_cache import get_cache
     from jupyter_cache.executors import load_executor
 
     settings = execution_config(book_root)
     cache = get_cache(str(cache_dir))
-    wanted = {str(path) for path in notebook_files(book_root)}
+    wanted = set(fingerprint)
     for record in cache.list_project_records():
         if record.uri not in wanted:  # e.g. a chapter that was removed or renamed
             cache.remove_nb_from_project(record.uri)
@@ -132,10 +161,12 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
     )
     failed = result.excepted + result.errored
     if failed:
+        stamp.unlink(missing_ok=True)
         for uri in failed:
             record = cache.get_project_record(uri)
             print(f"--- {uri} failed:\n{record.traceback}", file=sys.stderr)
         raise RuntimeError(f"{len(failed)} notebook(s) failed to execute: {', '.join(failed)}")
+    stamp.write_text(json.dumps(fingerprint, indent=1))
     return result.succeeded
 
 

@@ -1,0 +1,235 @@
+"""The built book: strict build, every page present, clean outputs, and the chapters' values.
+
+One strict build per session (fixture ``built_book``); every test reads its HTML.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+
+from tests.book.book_helpers import numbers_in
+from tools.build_book import BOOK_ROOT, notebook_files, toc_files
+from upsampling_course.reference import (
+    conv_transpose,
+    conv_transpose_output_length,
+    convolution_matrix,
+    upsample_bilinear,
+    upsample_nearest,
+)
+
+pytestmark = pytest.mark.book
+
+PAGES = [path.relative_to(BOOK_ROOT).with_suffix("").as_posix() for path in toc_files()]
+NOTEBOOKS = [path.relative_to(BOOK_ROOT).with_suffix("").as_posix() for path in notebook_files()]
+
+# Lines that must never reach the HTML: TensorFlow/absl start-up logs, Python warnings,
+# and Keras progress bars.
+NOISE = [
+    re.compile(pattern)
+    for pattern in (
+        r"^[IWEF]\d{4} \d\d:\d\d:\d\d",        # absl log line: I0000 00:00:...
+        r"oneDNN custom operations",
+        r"cpu_feature_guard|This TensorFlow binary is optimized",
+        r"Unable to register cu(DNN|FFT|BLAS)",
+        r"absl::InitializeLog",
+        r"\w+Warning: ",                       # warnings.warn output
+        r"\d+/\d+ [━=>.\s]+\S* ?\d*m?s/step",  # Keras progress bar
+        r"\bETA: ",
+    )
+]
+
+BILINEAR_X = [[1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5], [2.5, 2.75, 3.25, 3.5], [3, 3.25, 3.75, 4]]
+NEAREST_4X4 = [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
+NEAREST_4X6 = [[1, 1, 1, 2, 2, 2], [1, 1, 1, 2, 2, 2], [3, 3, 3, 4, 4, 4], [3, 3, 3, 4, 4, 4]]
+ZERO_INSERTED = [[1, 0, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]]
+OVERLAP_ODD = "0 0 0 0 1 1 2 1 2 1 2 1 1 0 0 0"
+OVERLAP_EVEN = "0 0 0 0 2 2 4 2 4 2 4 2 2 0 0 0"
+
+# Each chapter's plots: at least this many images produced by its cells.
+PLOTS = {"why-upsample": 3, "upsampling2d": 6, "conv2d-transpose": 10}
+
+
+def test_strict_build_is_clean_and_reuses_the_parallel_cache(built_book):
+    result = built_book.result
+    assert result.returncode == 0
+    assert result.warnings == []
+    assert "build succeeded" in built_book.log
+    # A fresh build: the pre-execution ran every notebook, Sphinx none of them.
+    assert sorted(result.preexecuted) == sorted(str(path) for path in notebook_files())
+    assert result.sphinx_executed == 0
+    assert built_book.log.count("Using cached notebook") == len(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_of_the_toc_is_built(built_book, name):
+    assert built_book.page_path(name).is_file()
+    assert built_book.chapter_text(name)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_error_output_except_deliberate_ones(built_book, name):
+    article = built_book.article(name)
+    for output in article.select("div.output.traceback, div.output.error"):
+        cell = output.find_parent("div", class_="cell")
+        assert cell is not None and "tag_raises-exception" in cell["class"], (
+            f"{name}: unexpected error output:\n{output.get_text()[:2000]}"
+        )
+    # A cell tagged raises-exception must really raise (else the tag hides nothing).
+    for cell in built_book.cells(name, "raises-exception"):
+        assert cell.select("div.output.traceback"), f"{name}: a raises-exception cell did not raise"
+    assert "Traceback (most recent call last)" not in "".join(
+        output.get_text() for output in article.select("div.cell_output")
+        if not output.find_parent("div", class_="tag_raises-exception")
+    )
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_stderr_start_up_lines_or_progress_bars(built_book, name):
+    article = built_book.article(name)
+    assert not article.select("div.output.stderr"), f"{name}: a stderr output reached the HTML"
+    for line in built_book.output_lines(name):
+        for pattern in NOISE:
+            assert not pattern.search(line), f"{name}: noise in an output: {line!r}"
+
+
+@pytest.mark.parametrize("name", list(PLOTS))
+def test_each_chapter_has_its_plots_with_alt_text(built_book, name):
+    images = built_book.images(name)
+    assert len(images) >= PLOTS[name], f"{name}: {len(images)} plots, expected {PLOTS[name]}"
+    page_dir = built_book.page_path(name).parent
+    for image in images:
+        assert (page_dir / image["src"]).resolve().is_file(), f"{name}: missing {image['src']}"
+        alt = image.get("alt", "")
+        assert len(alt) >= 30 and not alt.lower().endswith((".png", "image")), (
+            f"{name}: image {image['src']} has no meaningful alt text: {alt!r}"
+        )
+
+
+@pytest.mark.parametrize("name", list(PLOTS))
+def test_each_chapter_ends_with_summary_and_hidden_answers(built_book, name):
+    headings = [h.get_text(" ", strip=True) for h in built_book.article(name).select("h2")]
+    assert any("Summary" in h for h in headings[-2:]), headings
+    assert any("Practice questions" in h for h in headings[-2:]), headings
+    dropdowns = built_book.article(name).select("details.sd-dropdown")
+    assert any("Answers" in d.get_text() for d in dropdowns), f"{name}: no answers dropdown"
+    assert "open" not in dropdowns[-1].attrs, "answers must start folded"
+
+
+@pytest.mark.parametrize("name", list(PLOTS))
+def test_citations_link_to_the_bibliography(built_book, name):
+    bibliography = built_book.page("bibliography")
+    targets = {tag["id"] for tag in bibliography.select("[id]")}
+    links = [a for a in built_book.article(name).select("a[href*='bibliography.html#']")]
+    assert links, f"{name} cites nothing"
+    for link in links:
+        assert link["href"].split("#", 1)[1] in targets, f"{name}: broken citation {link['href']}"
+
+
+def test_bibliography_lists_the_brief_references(built_book):
+    text = built_book.chapter_text("bibliography")
+    for title in [
+        "A guide to convolution arithmetic for deep learning",
+        "Deconvolutional networks",
+        "Visualizing and understanding convolutional networks",
+        "Fully convolutional networks for semantic segmentation",
+        "Is the deconvolution layer the same as a convolutional layer?",
+        "Deconvolution and checkerboard artifacts",
+        "Learning deconvolution network for semantic segmentation",
+        "Unsupervised representation learning with deep convolutional generative adversarial networks",
+    ]:
+        assert title.lower() in text.lower(), title
+
+
+@pytest.mark.parametrize("name", list(PLOTS))
+def test_launch_buttons_for_binder_and_colab(built_book, name):
+    hrefs = [a.get("href", "") for a in built_book.page(name).select("a")]
+    assert any("mybinder.org/v2/gh/" in href and f"{name}.md" in href for href in hrefs)
+    assert any("colab.research.google.com" in href for href in hrefs)
+
+
+@pytest.mark.parametrize(
+    ("name", "functions"),
+    [
+        ("upsampling2d", [upsample_nearest, upsample_bilinear]),
+        ("conv2d-transpose", [conv_transpose_output_length, conv_transpose, convolution_matrix]),
+    ],
+)
+def test_chapters_show_the_package_code_itself(built_book, name, functions):
+    blocks = [" ".join(block.split()) for block in built_book.code_blocks(name)]
+    for function in functions:
+        source = " ".join(inspect.getsource(function).split())
+        assert source in blocks, f"{name} does not show {function.__name__} from the package"
+
+
+def test_intro_says_who_it_is_for_and_how_to_run_it(built_book):
+    text = built_book.chapter_text("intro")
+    for phrase in ["Who this course is for", "What you need to know", "Binder", "Locally",
+                   "pip install -r requirements.txt", "jupytext --to notebook"]:
+        assert phrase in text, phrase
+
+
+def test_why_upsample_values(built_book):
+    text = built_book.chapter_text("why-upsample")
+    # Pooling halves each side; the classifier shrinks to 5x5 and the generator grows to 28x28.
+    assert built_book.has_array("why-upsample", [[6, 8], [14, 16]])
+    assert built_book.has_array("why-upsample", [[3.5, 5.5], [11.5, 13.5]])
+    for shape in ["(None, 26, 26, 32)", "(None, 5, 5, 64)", "(None, 10)", "(None, 7, 7, 128)",
+                  "(None, 14, 14, 128)", "(None, 28, 28, 1)"]:
+        assert shape in text, shape
+    sizes = built_book.tables("why-upsample")[0]
+    assert [row[-1] for row in sizes] == ["4x4", "6x6", "3x3", "3x3"]
+
+
+def test_upsampling2d_values(built_book):
+    name = "upsampling2d"
+    text = built_book.chapter_text(name)
+    assert built_book.has_array(name, NEAREST_4X4)
+    assert built_book.has_array(name, NEAREST_4X6)
+    assert built_book.has_array(name, BILINEAR_X)
+    assert "(None, 4, 4, 1)" in text and "Total params: 0" in text
+    # The re-run pitfall, shown safely in a loop.
+    for shape in ["(1, 4, 4, 1)", "(1, 8, 12, 1)", "(1, 16, 36, 1)", "(1, 32, 108, 1)"]:
+        assert shape in text, shape
+    # The generator: 323,200 + 0 + 0 + 1,153 = 324,353 and a 10x10 output.
+    assert "Total params: 324,353" in text
+    assert "(None, 10, 10, 1)" in text
+    assert re.search(r"Dense\s+323,200", text) and re.search(r"Conv2D\s+1,153", text)
+    assert "block of ones: rows 4-11, columns 4-11" in text
+    # The first row of each interpolation on X: nearest/bilinear start at the border value.
+    assert "1, 1.25, 1.75, 2" in text
+    assert "0.7353" in text  # bicubic undershoots at the border
+
+
+def test_conv2d_transpose_values(built_book):
+    name = "conv2d-transpose"
+    text = built_book.chapter_text(name)
+    assert built_book.has_array(name, ZERO_INSERTED)
+    assert "Total params: 2" in text
+    assert "AttributeError" in text and "'list' object has no attribute 'shape'" in text
+    tile = [[1, 10, 2, 20], [100, 1000, 200, 2000], [3, 30, 4, 40], [300, 3000, 400, 4000]]
+    assert built_book.has_array(name, tile)
+    valid_vs_same, lengths, with_output_padding = built_book.tables(name)[:3]
+    assert valid_vs_same == [["2x2", "5x5", "4x4"], ["5x5", "11x11", "10x10"]]
+    # The output-length tables: Keras and the formula agree in every row.
+    assert len(lengths) == 12 and len(with_output_padding) == 6
+    for kernel, stride, valid_keras, valid_formula, same_keras, same_formula in lengths:
+        assert valid_keras == valid_formula and same_keras == same_formula
+    for *_, keras_length, formula_length in with_output_padding:
+        assert keras_length == formula_length
+    assert "Conv2D kernel: (3, 3, 3, 5)" in text and "Conv2DTranspose kernel: (3, 3, 5, 3)" in text
+    assert "Total params: 324,353" in text and re.search(r"Conv2DTranspose\s+1,153", text)
+    # The overlap pattern of the 8x8 block image.
+    rows = {
+        int(match[1]): match[2].strip()
+        for line in built_book.output_lines(name)
+        if (match := re.match(r"row\s+(\d+):\s+([\d ]+)$", line))
+    }
+    assert rows == {4: OVERLAP_ODD, 5: OVERLAP_ODD, 6: OVERLAP_EVEN, 7: OVERLAP_ODD,
+                    8: OVERLAP_EVEN, 9: OVERLAP_ODD, 10: OVERLAP_EVEN, 11: OVERLAP_ODD,
+                    12: OVERLAP_ODD}
+    # The three ways agree with Keras to float32 rounding.
+    differences = [numbers_in(line)[-1] for line in built_book.output_lines(name)
+                   if "max |difference from Keras|" in line]
+    assert len(differences) == 4 and max(differences) < 1e-5
