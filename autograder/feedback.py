@@ -78,6 +78,7 @@ pre { background: var(--code); border: 1px solid var(--line); border-radius: 4px
                                        padding: 0.8rem 1rem; margin: 1rem 0; }
 .label { font-size: 0.85rem; color: var(--muted); margin: 0.6rem 0 0.2rem; font-weight: 600; }
 .pass { color: var(--ok); font-weight: 600; } .fail { color: var(--bad); font-weight: 600; }
+.part { color: #7a4a00; font-weight: 600; }
 .error { border-left: 4px solid var(--bad); background: #fdf1f0; padding: 0.4rem 0.8rem; }
 .prose { color: #333; } .math { font-family: ui-monospace, monospace; } details summary { cursor: pointer; color: var(--muted); }
 ul.checks { padding-left: 1.2rem; } ul.checks li { margin: 0.2rem 0; }
@@ -186,14 +187,15 @@ def _output_html(redact: Redactor, end: dict | None) -> str:
 def _score_words(question: QuestionScore | None, fallback: dict | None) -> tuple[str, str]:
     """(score text, css class) for a question, from the gradebook, else the stored result."""
     if question is not None:
-        if question.score is None:
-            return f"not marked yet (out of {question.max_score:g})", ""
-        css = "pass" if question.score >= question.max_score else "fail"
-        return f"{question.score:g} / {question.max_score:g}", css
-    if fallback is not None and fallback.get("auto_score") is not None:
-        css = "pass" if fallback["auto_score"] >= fallback["max_score"] else "fail"
-        return f"{fallback['auto_score']:g} / {fallback['max_score']:g}", css
-    return "no score", ""
+        score, max_score = question.score, question.max_score
+    elif fallback is not None:
+        score, max_score = fallback.get("auto_score"), fallback.get("max_score", 0.0)
+    else:
+        return "no score", ""
+    if score is None:
+        return f"not marked yet (out of {max_score:g})", ""
+    css = "pass" if score >= max_score else "fail" if score <= 0 else "part"
+    return f"{score:g} / {max_score:g}", css
 
 
 @dataclass
@@ -284,8 +286,8 @@ class _NotebookPage:
                                   f"{_output_html(self.redact, end)}</section>")
                 continue
             released = release_by_id.get(run["grade_id"]) if run["grade_id"] else (
-                self.release[position] if aligned and not self.release[position].grade_id
-                else None)
+                self.release[position] if aligned and position < len(self.release)
+                and not self.release[position].grade_id else None)
             position += 1
             if released is None:
                 continue  # nothing the student may see stands for this cell

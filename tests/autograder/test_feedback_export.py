@@ -65,9 +65,12 @@ def assert_nothing_hidden(course: Course, path: Path) -> None:
     assert str(SEED) not in text
 
 
-def read_csv(path: Path) -> dict[str, dict[str, str]]:
+def read_csv(path: Path, assignment: str = ASSIGNMENT) -> dict[str, dict[str, str]]:
+    """Student -> row of one assignment."""
     with path.open(newline="", encoding="utf-8") as f:
-        return {row["student"]: row for row in csv.DictReader(f)}
+        rows = [row for row in csv.DictReader(f) if row["assignment"] == assignment]
+    assert len({row["student"] for row in rows}) == len(rows), "one row per student"
+    return {row["student"]: row for row in rows}
 
 
 def manual_score(course: Course, student: str, grade_id: str = "overlap-explanation"):
@@ -288,12 +291,19 @@ def test_manual_mark_shows_in_csv_and_feedback(escaped_class, tmp_path, capsys):
 
 def test_students_without_a_graded_submission_have_no_score(escaped_class):
     course = escaped_class.course
-    rows = read_csv(export_marks(course))
+    path = export_marks(course)  # every released assignment
+    assert path == course.reports_dir / "marks.csv"
+    rows = read_csv(path)
     assert rows["oscar"]["status"] == "missing notebook" and rows["oscar"]["score"] == ""
     assert BAD_NAME in rows["oscar"]["reason"]
     assert rows["nadia"]["status"] == "not submitted" and rows["nadia"]["score"] == ""
     assert rows["nadia"]["max_score"] == rows["mallory"]["max_score"]
-    assert (course.reports_dir / "marks.csv").is_file()
+    others = [a for a in course.released_assignments() if a != ASSIGNMENT]
+    assert others
+    for assignment in others:  # released, never submitted by anyone
+        other = read_csv(path, assignment)
+        assert set(other) == {"mallory", "nadia", "oscar"}
+        assert {(r["status"], r["score"]) for r in other.values()} == {("not submitted", "")}
 
 
 def test_feedback_for_a_student_never_graded_is_an_error(escaped_class, capsys):
