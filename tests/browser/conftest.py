@@ -5,6 +5,7 @@ so that nothing is cached from another page; the tests then read what the visit 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import (
+from tests.browser.browser_helpers import (
     ARTIFACTS, AXE_JS, BookServer, launch_chromium, toc_pages, visit_page,
 )
 
@@ -89,4 +90,7 @@ def page_visits(book_server, chromium, artifacts_dir) -> dict:
         "built_html_bytes": sum(p.stat().st_size for p in book_server.root.rglob("*") if p.is_file()),
     }
     (artifacts_dir / "page-weight.json").write_text(json.dumps(summary, indent=2))
+    # Everything the visits recorded, for reading a failure (and as a CI artifact).
+    (artifacts_dir / "visits.json").write_text(json.dumps(
+        {page: dataclasses.asdict(visit) for page, visit in visits.items()}, indent=2, default=str))
     return visits

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from browser_helpers import PHONE, REPO, alt_text_problem, toc_pages
+from tests.browser.browser_helpers import PHONE, REPO, alt_text_problem, toc_pages
 
 pytestmark = pytest.mark.browser
 

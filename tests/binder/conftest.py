@@ -1,0 +1,72 @@
+"""Fixtures of the Binder test: the environment built as Binder builds it, JupyterLab, Chromium."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.binder.binder_env import BinderEnv, JupyterLab, build_binder_env
+from tests.browser.browser_helpers import ARTIFACTS, launch_chromium, open_context
+
+#: Figures of the run, for the README (written at the end of the session).
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def binder_env(tmp_path_factory) -> BinderEnv:
+    """A fresh venv from requirements.txt alone, then postBuild (about 2 GB, in a temp folder).
+
+    For quick iterations on the tests only, ``BINDER_ENV=<folder>`` reuses the ``repo``,
+    ``venv`` and ``home`` folders of an earlier run; CI always builds afresh.
+    """
+    if os.environ.get("BINDER_ENV"):
+        root = Path(os.environ["BINDER_ENV"])
+        return BinderEnv(root / "repo", root / "venv", root / "home", 0.0, 0.0)
+    root = tmp_path_factory.mktemp("binder")
+    env = build_binder_env(root)
+    TIMINGS.update(pip_install_seconds=env.install_seconds, postbuild_seconds=env.postbuild_seconds)
+    return env
+
+
+@pytest.fixture(scope="session")
+def binder_artifacts() -> Path:
+    folder = ARTIFACTS / "binder"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    yield folder
+    (folder / "timings.json").write_text(json.dumps(TIMINGS, indent=2))
+
+
+@pytest.fixture(scope="session")
+def binder_timings() -> dict[str, float]:
+    """Figures for the README; written to test-artifacts/binder/timings.json."""
+    return TIMINGS
+
+
+@pytest.fixture(scope="session")
+def jupyterlab(binder_env, binder_artifacts):
+    with JupyterLab(binder_env, binder_artifacts / "jupyterlab.log") as lab:
+        yield lab
+
+
+@pytest.fixture(scope="session")
+def lab_browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def lab_page(lab_browser):
+    """A fresh page (JupyterLab needs room: 1280x900) that may reach this machine only."""
+    context, page, log = open_context(lab_browser, {"width": 1280, "height": 900})
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+    assert log.foreign == [], "JupyterLab asked hosts other than this machine"
