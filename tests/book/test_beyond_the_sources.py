@@ -80,7 +80,9 @@ def test_checkerboard_during_training(built_book):
     table = table_with(built_book, CHECKERBOARD, "0")
     steps = [int(row[0]) for row in table]
     assert steps == [0, 10, 20, 50, 150]
-    energy_t, energy_r, error_t, error_r = ([float(row[i]) for row in table] for i in range(1, 5))
+    energy_t, energy_r, error_t, error_r, pattern_t, pattern_r = (
+        [float(row[i]) for row in table] for i in range(1, 7)
+    )
     target = numbers_in(line_starting(built_book, CHECKERBOARD, "checkerboard energy of the targets"))[-1]
     # "most of the transposed generator's output variation ... several times the resize one's"
     assert energy_t[0] > 0.5 and energy_t[0] > 3 * energy_r[0]
@@ -90,6 +92,9 @@ def test_checkerboard_during_training(built_book):
     assert energy_t[-1] < energy_t[0] / 100
     assert max(energy_t[-1], energy_r[-1]) < 2 * target
     assert error_t[-1] < error_t[0] / 10 and error_r[-1] < error_r[0] / 10
+    # On a constant input: resize never draws a pattern; the transposed one shrinks, never vanishes.
+    assert all(value == 0 for value in pattern_r)
+    assert 0.01 < pattern_t[-1] < pattern_t[0] / 2
 
 
 def test_checkerboard_fixes(built_book):
