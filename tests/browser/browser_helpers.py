@@ -158,7 +158,23 @@ AXE_RUN = """async () => {
   }));
 }"""
 
-PAGE_WIDTH = "() => document.documentElement.scrollWidth"
+#: The page's width, and the elements that stick out of the screen (for the failure message).
+PAGE_WIDTH = """() => {
+  const clipped = el => {
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return true;
+    }
+    return false;
+  };
+  return {
+    width: document.documentElement.scrollWidth,
+    wider: Array.from(document.querySelectorAll('body *'))
+      .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1 && !clipped(el))
+      .slice(0, 8)
+      .map(el => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} `
+                 + `right=${Math.round(el.getBoundingClientRect().right)}`),
+  };
+}"""
 
 
 @dataclass
@@ -170,7 +186,7 @@ class PageVisit:
     images: list[dict]
     navigation: dict
     axe_violations: list[dict]
-    phone_scroll_width: int
+    phone_width: dict
     phone_log: NetworkLog
     screenshots: list[Path]
 
@@ -206,10 +222,10 @@ def visit_page(browser, server: BookServer, page_name: str, shots: Path) -> Page
         page.evaluate(WAIT_FOR_MATHJAX)
         phone_shot = shots / screenshot_name(page_name, "phone")
         page.screenshot(path=phone_shot, full_page=True)
-        width = page.evaluate(PAGE_WIDTH)
+        phone_width = page.evaluate(PAGE_WIDTH)
     finally:
         context.close()
-    return PageVisit(page_name, url, log, math, images, navigation, violations, width, phone_log,
+    return PageVisit(page_name, url, log, math, images, navigation, violations, phone_width, phone_log,
                      [desktop_shot, phone_shot])
 
 

@@ -21,28 +21,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def book_html(request, tmp_path_factory) -> Path:
+def book_html(request) -> Path:
     """The HTML folder of the built book.
 
-    Reuses the session's built book when the book tests provide one (fixture ``built_book``
-    in tests/conftest.py); ``BOOK_HTML=<folder>`` points at an existing build; otherwise the
-    book is built here with the strict build tool.
+    The session's strict build (fixture ``built_book`` in tests/conftest.py), or, to iterate
+    on these tests alone, an existing build named by ``BOOK_HTML=<folder>``.
     """
     if os.environ.get("BOOK_HTML"):
         html = Path(os.environ["BOOK_HTML"]).resolve()
     else:
-        try:
-            built = request.getfixturevalue("built_book")
-        except pytest.FixtureLookupError:
-            built = None
-        if built is not None:
-            html = Path(getattr(built, "html_dir", built))
-        else:
-            from tools.build_book import build
-
-            result = build(tmp_path_factory.mktemp("book"), quiet=True)
-            assert result.ok, f"the strict book build failed; see {result.log_path}"
-            html = result.html_dir
+        html = request.getfixturevalue("built_book").html_dir
     assert (html / "index.html").is_file(), f"no built book in {html}"
     return html
 

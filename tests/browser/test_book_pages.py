@@ -81,7 +81,8 @@ def test_no_serious_accessibility_violations(page_visits, page):
 @pytest.mark.parametrize("page", PAGES)
 def test_page_fits_a_phone_screen(page_visits, page):
     """Nothing makes the whole page scroll sideways at phone width (wide blocks scroll inside)."""
-    assert page_visits[page].phone_scroll_width <= PHONE["width"], page
+    width = page_visits[page].phone_width
+    assert width["width"] <= PHONE["width"], f"{page}: wider than the screen: {width['wider']}"
 
 
 @pytest.mark.parametrize("index", range(len(PAGES)), ids=PAGES)

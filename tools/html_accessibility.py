@@ -1,0 +1,73 @@
+"""Sphinx extension: repair what the theme and extensions write that fails accessibility checks.
+
+Registered in ``_config.yml`` (``sphinx: local_extensions``). After the HTML build it rewrites
+a few fixed snippets in every page; each rewrite names the axe-core rule (or console error)
+it fixes. tests/browser checks the result in Chromium (axe-core, console).
+
+* ``label-content-name-mismatch`` (WCAG 2.5.3): the search buttons are labelled "Search" but
+  show "Search Ctrl+K"; the colour-mode button's icons carry titles ("Light") that are not in
+  its label; myst-nb's "Show code cell source" toggles are labelled "Toggle hidden content".
+  Speech-input users say what they see, so the accessible name must contain the visible text:
+  the redundant labels go (the name then comes from the visible text) and the icons are
+  hidden from assistive technology.
+* ``aria-required-children``: docutils puts ``role="doc-biblioentry"`` (a deprecated role)
+  entries in a ``role="list"``, which must hold list items.
+* A console error "Identifier 'THEBE_JS_URL' has already been declared": sphinx-thebe's
+  configuration script is emitted twice in each page's head; the second copy goes.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REWRITES: list[tuple[re.Pattern, str]] = [
+    (re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"'
+                r' title="[^"]*") aria-label="[^"]*"'), r"\1"),
+    (re.compile(r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"'),
+     r'\1 aria-hidden="true"'),
+    (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
+    (re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry"'), r'\1 role="listitem"'),
+]
+_INLINE_SCRIPT = re.compile(r"<script>[^<]*</script>\n?")
+
+
+def _drop_repeated_scripts(html: str) -> str:
+    """Keep the first of identical inline scripts in the page's head."""
+    head_end = html.find("</head>")
+    seen: set[str] = set()
+
+    def keep_first(match: re.Match) -> str:
+        if match.start() > head_end or match.group(0) not in seen:
+            seen.add(match.group(0))
+            return match.group(0)
+        return ""
+
+    return _INLINE_SCRIPT.sub(keep_first, html)
+
+
+def repair(html: str) -> str:
+    for pattern, replacement in REWRITES:
+        html = pattern.sub(replacement, html)
+    return _drop_repeated_scripts(html)
+
+
+def repair_pages(outdir: str | Path) -> int:
+    """Rewrite every HTML page under ``outdir``; return how many changed."""
+    changed = 0
+    for path in Path(outdir).rglob("*.html"):
+        text = path.read_text("utf8")
+        repaired = repair(text)
+        if repaired != text:
+            path.write_text(repaired, "utf8")
+            changed += 1
+    return changed
+
+
+def _on_build_finished(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        repair_pages(app.outdir)
+
+
+def setup(app):
+    app.connect("build-finished", _on_build_finished)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
