@@ -155,6 +155,10 @@ class Worker:
             return JobOutcome(None, None, False, 0.0, None, None, b"", b"",
                               worker_error=f"the grading worker failed: {exc}")
         self.jobs_done += 1
+        if not answer.get("clean", False):
+            # Something of the job survived: this worker's user is not clean any more.
+            self.stop()
+            self.uid = self.isolation.worker_uid(self.index)
         outcome = JobOutcome(
             exit_code=answer["exit_code"], signal=answer["signal"], timed_out=answer["timed_out"],
             wall_seconds=answer["wall_seconds"], cpu_seconds=answer["cpu_seconds"],

@@ -96,7 +96,7 @@ def run_job(job: dict, control_fd: int) -> dict:
             break
         time.sleep(0.02)
     wall = time.monotonic() - started
-    _kill_all(pid, job.get("uid"))
+    clean = _kill_all(pid, job.get("uid"))
     clean_private_tmp(job["dir"])
     return {
         "job": job["job"],
@@ -106,6 +106,7 @@ def run_job(job: dict, control_fd: int) -> dict:
         "wall_seconds": round(wall, 3),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3) if usage else None,
         "max_rss_kb": usage.ru_maxrss if usage else None,
+        "clean": clean,
     }
 
 
@@ -168,28 +169,44 @@ def _descendants_and_uid(root_pid: int, uid: int | None) -> list[int]:
     return found
 
 
-def _kill_all(root_pid: int, uid: int | None) -> None:
-    for _ in range(50):  # a process bomb may fork while we kill: sweep until nothing is left
-        victims = _descendants_and_uid(root_pid, uid)
+def _kill_all(root_pid: int, uid: int | None) -> bool:
+    """Kill and reap everything the job started; True once nothing of it is left.
+
+    With a user of its own, a helper process running as that user sends SIGKILL to every
+    process it may signal (``kill(-1)``), which a process bomb cannot outrun."""
+    deadline = time.monotonic() + 30
+    while True:
+        if uid is not None:
+            killer = os.fork()
+            if killer == 0:
+                try:
+                    os.setuid(uid)
+                    os.kill(-1, signal.SIGKILL)
+                finally:
+                    os._exit(0)
+            os.waitpid(killer, 0)
         try:
             os.killpg(root_pid, signal.SIGKILL)
         except OSError:
             pass
-        if not victims:
-            break
-        for pid in victims:
+        left = _descendants_and_uid(root_pid, uid)
+        for pid in left:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        while True:  # reap whatever became ours
+        while True:  # reap whatever became ours (orphans come to us as subreaper)
             try:
                 waited, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if not waited:
                 break
-        time.sleep(0.01)
+        if not _descendants_and_uid(root_pid, uid):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
 
 
 def clean_private_tmp(job_dir: str) -> None:
