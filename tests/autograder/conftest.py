@@ -21,7 +21,7 @@ from autograder.sandbox.isolation import Limits
 ASSIGNMENT = "upsampling-by-hand"
 SEED = 20261201
 #: Short limits keep the hostile cases (endless loops, bombs) quick.
-TEST_LIMITS = Limits(wall_seconds=25, cpu_seconds=60)
+TEST_LIMITS = Limits(wall_seconds=25, cpu_seconds=60, memory_bytes=4 * 1024**3)
 
 
 @pytest.fixture(scope="session")
