@@ -62,7 +62,7 @@ CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.55;
        color: #1b1b1b; background: #fff; max-width: 52rem; margin: 0 auto; padding: 1.5rem; }
 h1 { font-size: 1.6rem; margin: 0 0 0.3rem; } h2 { font-size: 1.3rem; margin-top: 2.2rem; }
-h3 { font-size: 1.05rem; margin: 0 0 0.4rem; }
+h3 { font-size: 1.15rem; margin-top: 1.8rem; } h4 { font-size: 1.05rem; margin: 0 0 0.4rem; }
 .meta { color: var(--muted); margin: 0; }
 .summary { border: 1px solid var(--line); border-left: 6px solid var(--muted); padding: 0.8rem 1rem;
            margin: 1rem 0; border-radius: 4px; }
@@ -281,7 +281,7 @@ class _NotebookPage:
         for run in self.notebook["cells_run"]:
             end = outputs.get(str(run["index"]))
             if run["origin"] == "student-added":
-                self.parts.append("<section class='cell'><h3>A cell you added</h3>"
+                self.parts.append("<section class='cell'><h4>A cell you added</h4>"
                                   f"<pre><code>{esc(self.redact(run['source']))}</code></pre>"
                                   f"{_output_html(self.redact, end)}</section>")
                 continue
@@ -297,7 +297,7 @@ class _NotebookPage:
                 self.test(run, released, end)
             elif released.cell_type == "markdown":
                 self.parts.append(f"<div class='cell prose'>"
-                                  f"{self.markdown.render(released.source)}</div>")
+                                  f"{_render_prose(self.markdown, released.source)}</div>")
             elif released.cell_type == "code":
                 self.parts.append("<section class='cell'><p class='label'>Code given in the "
                                   f"assignment</p><pre><code>{esc(released.source)}</code></pre>"
@@ -313,10 +313,10 @@ class _NotebookPage:
         if manual:
             words, css = _score_words(self.question(gid), stored)
             heading += " (marked by hand)"
-            body.append(f"<h3>{esc(heading)}</h3><p>Score: <span class='{css}'>{esc(words)}"
+            body.append(f"<h4>{esc(heading)}</h4><p>Score: <span class='{css}'>{esc(words)}"
                         "</span></p>")
         else:
-            body.append(f"<h3>{esc(heading)}</h3>")
+            body.append(f"<h4>{esc(heading)}</h4>")
         if unanswered:
             body.append("<p>You left this answer as it was released.</p>")
         body.append(f"<pre>{esc(self.redact(run['source']))}</pre>" if run["cell_type"] != "code"
@@ -335,7 +335,7 @@ class _NotebookPage:
         stored = self.notebook["cells"].get(gid, {})
         words, css = _score_words(self.question(gid), stored or None)
         body = [f"<section class='cell question' id='{esc(gid)}'>",
-                f"<h3>Tests: {esc(gid)}</h3>",
+                f"<h4>Tests: {esc(gid)}</h4>",
                 f"<p>Score: <span class='{css}'>{esc(words)}</span></p>",
                 "<details><summary>The visible test code</summary>"
                 f"<pre><code>{esc(_visible_text(released.source))}</code></pre></details>",
@@ -378,6 +378,15 @@ class _NotebookPage:
                 "<meta name='viewport' content='width=device-width, initial-scale=1'>"
                 f"<title>{esc(title)}</title><style>{CSS}</style></head><body><main>"
                 + "\n".join(self.parts) + "</main></body></html>\n")
+
+
+def _render_prose(markdown: MarkdownIt, text: str) -> str:
+    """The assignment's Markdown, its headings one level down (the page's title is the h1)."""
+    tokens = markdown.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + 1)}"
+    return markdown.renderer.render(tokens, markdown.options, {})
 
 
 def _visible_text(text: str) -> str:

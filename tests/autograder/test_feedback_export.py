@@ -207,7 +207,8 @@ class EscapedClass:
 @pytest.fixture(scope="module")
 def escaped_class(released_course, tmp_path_factory) -> EscapedClass:
     """mallory's answers print HTML and her added cell prints the run's history (hidden tests
-    included) and the seed; oscar submits only a file with HTML in its name."""
+    included) and the seed; hugo's answer fails on hidden inputs only; oscar submits only a file
+    with HTML in its name."""
     course = fresh_course(released_course, tmp_path_factory.mktemp("escaped"))
     full = simulate.answered(course, ASSIGNMENT, NB, None)
     solution = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
@@ -221,6 +222,13 @@ def escaped_class(released_course, tmp_path_factory) -> EscapedClass:
                              "source": f"import os\nprint('\\n'.join(In))\n"
                                        f"print('seed', os.environ.get({SEED_ENV!r}))"})
     simulate.place(course, "mallory", ASSIGNMENT, {f"{NB}.ipynb": simulate.to_bytes(mallory)})
+    # hugo's answer works on the visible inputs only; its error quotes the hidden input.
+    hugo = simulate.answered(course, ASSIGNMENT, NB, None, wrong={"upsample-nearest": (
+        "def upsample_nearest(x):\n"
+        "    if x.shape not in ((1, 2, 2, 1), (2, 3, 5, 4)):\n"
+        "        raise ValueError(f'unexpected input {x.tolist()}')\n"
+        "    return keras.layers.UpSampling2D()(x).numpy()\n")})
+    simulate.place(course, "hugo", ASSIGNMENT, {f"{NB}.ipynb": simulate.to_bytes(hugo)})
     simulate.place(course, "oscar", ASSIGNMENT, {BAD_NAME: simulate.to_bytes(full)})
     results = Grader(course, ASSIGNMENT, limits=TEST_LIMITS, workers=1).grade(progress=False)
     with Gradebook(course.db_url, course.course_id) as gb:
@@ -239,7 +247,8 @@ def test_student_text_is_escaped(escaped_class, capsys):
     printed = capsys.readouterr().out.split()
     mallory = course.feedback_dir("mallory", ASSIGNMENT) / f"{NB}.html"
     oscar = course.feedback_dir("oscar", ASSIGNMENT) / f"{NB}.html"
-    assert sorted(printed) == sorted([str(mallory), str(oscar)])
+    assert sorted(printed) == sorted(str(course.feedback_dir(s, ASSIGNMENT) / f"{NB}.html")
+                                     for s in ("hugo", "mallory", "oscar"))
     for path in (mallory, oscar):
         raw = path.read_text()
         soup = BeautifulSoup(raw, "html.parser")
@@ -261,6 +270,21 @@ def test_hidden_tests_printed_by_a_student_are_blanked(escaped_class):
     assert len(paths) == 1
     assert_nothing_hidden(course, paths[0])
     assert "[hidden]" in page_text(paths[0])
+
+
+def test_an_error_on_hidden_inputs_shows_its_type_only(escaped_class):
+    course = escaped_class.course
+    cells = escaped_class.results["hugo"]["notebooks"][0]["cells"]
+    assert cells["upsample-nearest-tests"]["auto_score"] == 0
+    assert "unexpected input [" in cells["upsample-nearest-tests"]["error"]  # the hidden values
+    path = write_feedback(course, ASSIGNMENT, ["hugo"])[0]
+    soup = BeautifulSoup(path.read_text(), "html.parser")
+    section = soup.find(id="upsample-nearest-tests")
+    text = " ".join(section.get_text(" ").split())
+    assert "ValueError" in text and "while the hidden tests ran" in text
+    assert "unexpected input [" not in soup.get_text(" ")
+    assert text.count("✓ passed") == 2 and "hidden check 1: ✗ failed" in text
+    assert_nothing_hidden(course, path)
 
 
 def test_manual_mark_shows_in_csv_and_feedback(escaped_class, tmp_path, capsys):
@@ -302,7 +326,7 @@ def test_students_without_a_graded_submission_have_no_score(escaped_class):
     assert others
     for assignment in others:  # released, never submitted by anyone
         other = read_csv(path, assignment)
-        assert set(other) == {"mallory", "nadia", "oscar"}
+        assert set(other) == {"hugo", "mallory", "nadia", "oscar"}
         assert {(r["status"], r["score"]) for r in other.values()} == {("not submitted", "")}
 
 
