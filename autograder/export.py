@@ -75,7 +75,7 @@ def manual_ids(course: Course, assignment: str) -> dict[str, set[str]]:
 
 
 def read_scores(course: Course, assignment: str) -> dict[str, dict[str, NotebookScores]]:
-    """Student -> notebook -> scores, for every student with a graded submission in the gradebook."""
+    """Student -> notebook -> scores of every student with a graded submission in the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
     manual = manual_ids(course, assignment)
@@ -131,7 +131,8 @@ def _max_score(course: Course, assignment: str) -> float:
                for part in ("cells", "manual") for c in nb[part].values())
 
 
-def marks_rows(course: Course, assignment: str, students: list[str]) -> tuple[list[dict], list[str]]:
+def marks_rows(course: Course, assignment: str,
+               students: list[str]) -> tuple[list[dict], list[str]]:
     """One row per student (the CSV's columns), and the names of the question columns."""
     statuses = read_statuses(course.db_url, course.course_id, assignment)
     scores = read_scores(course, assignment)
@@ -239,10 +240,10 @@ def write_summary(course: Course, assignment: str) -> Path:
     counts: dict[str, int] = {}
     for result in statuses.values():
         counts[result["status"]] = counts.get(result["status"], 0) + 1
+    absent = f" {len(not_submitted)} students in the gradebook have none." if not_submitted else ""
     parts = [f"<h1>Summary: {esc(assignment)}</h1>",
-             f"<p>{len(statuses)} submissions with a grading result; {len(graded)} have scores."
-             f"{f' {len(not_submitted)} students in the gradebook have none.' if not_submitted else ''}"
-             "</p>",
+             f"<p>{len(statuses)} submissions with a grading result; {len(graded)} have "
+             f"scores.{absent}</p>",
              "<h2>Status of the submissions</h2>",
              "<table><caption>Submissions per status</caption>"
              "<tr><th scope='col'>status</th><th scope='col'>submissions</th></tr>"]

@@ -13,9 +13,9 @@ current scores, so marks given by hand later show up. What a student may see, an
   error messages, notes, file names) is HTML-escaped, and any line of a hidden test, a hidden
   check's name or the grading seed in it is replaced by ``[hidden]``.
 
-What the student's own code prints is shown. Code that sets out to smuggle hidden inputs out
-through its own output in some encoding cannot be stopped by any filter; the README's threat
-model says so (give a fresh seed, i.e. release again, before grading resubmissions).
+What the student's own code prints is shown. No filter can stop code that sets out to smuggle
+the hidden inputs out through its own output in some encoding: release again (a fresh seed, so
+fresh hidden inputs) before grading resubmissions made after feedback was given.
 """
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ h3 { font-size: 1.15rem; margin-top: 1.8rem; } h4 { font-size: 1.05rem; margin: 
 .summary p { margin: 0.25rem 0; } .total { font-size: 1.25rem; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1rem; }
 caption { text-align: left; font-weight: 600; padding-bottom: 0.3rem; }
-th, td { border: 1px solid var(--line); padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
+th, td { border: 1px solid var(--line); padding: 0.3rem 0.6rem; text-align: left;
+         vertical-align: top; }
 th { background: #f0f0f0; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre { background: var(--code); border: 1px solid var(--line); border-radius: 4px; padding: 0.6rem;
       overflow-x: auto; white-space: pre-wrap; word-break: break-word; font-size: 0.9rem; }
@@ -80,7 +81,8 @@ pre { background: var(--code); border: 1px solid var(--line); border-radius: 4px
 .pass { color: var(--ok); font-weight: 600; } .fail { color: var(--bad); font-weight: 600; }
 .part { color: #7a4a00; font-weight: 600; }
 .error { border-left: 4px solid var(--bad); background: #fdf1f0; padding: 0.4rem 0.8rem; }
-.prose { color: #333; } .math { font-family: ui-monospace, monospace; } details summary { cursor: pointer; color: var(--muted); }
+.prose { color: #333; } .math { font-family: ui-monospace, monospace; }
+details summary { cursor: pointer; color: var(--muted); }
 ul.checks { padding-left: 1.2rem; } ul.checks li { margin: 0.2rem 0; }
 a:focus, summary:focus { outline: 3px solid #2f6fab; outline-offset: 2px; }
 """
@@ -146,10 +148,6 @@ def esc(text) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def _pts(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
-
-
 def _exception_name(ename: str) -> str:
     """A plain exception name, or a neutral word if the name is odd (names are student-made)."""
     ename = (ename or "").strip()
@@ -164,9 +162,10 @@ def _error_html(redact: Redactor, ename: str, evalue: str, details: bool = True)
         message = f"{esc(redact(ename))}: {esc(redact(evalue))}" if evalue else esc(redact(ename))
         text = f"<p>The cell raised an error:</p><pre>{message}</pre>"
     else:
-        text = (f"<p>The cell raised <code>{esc(name)}</code> while the hidden tests ran. Its "
-                "message is not shown, because it could reveal the hidden inputs. Call your "
-                "function on inputs of other shapes and values to find the problem.</p>")
+        text = (f"<p>The cell raised <code>{esc(redact(name))}</code> while the hidden tests "
+                "ran. Its message is not shown, because it could reveal the hidden inputs. "
+                "Call your function on inputs of other shapes and values to find the "
+                "problem.</p>")
     if name == "NotImplementedError":
         text += ("<p>Your answer still raises <code>NotImplementedError</code>: replace "
                  "<code>raise NotImplementedError()</code> with your code.</p>")

@@ -101,7 +101,8 @@ def test_a_page_for_every_student(graded_class, feedback_pages):
 def test_feedback_never_shows_hidden_tests(graded_class, feedback_pages):
     course = graded_class.course
     # The threat is real: carl's failing test cells printed tracebacks quoting hidden lines.
-    carl_out = "".join(e["out"] for e in graded_class.results["carl"]["notebooks"][0]["outputs"].values())
+    carl_run = graded_class.results["carl"]["notebooks"][0]
+    carl_out = "".join(e["out"] for e in carl_run["outputs"].values())
     assert any(line in carl_out for line in secrets(course))
     for path in feedback_pages.values():
         assert_nothing_hidden(course, path)
