@@ -12,9 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import warnings
+import zlib
 
 from nbgrader.api import Gradebook, MissingEntry
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, insert, select
+from sqlalchemy import (Column, DateTime, MetaData, String, Table, Text, delete, insert, select,
+                        text)
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 _metadata = MetaData()
 status_table = Table(
@@ -46,12 +49,26 @@ class GradebookWriter:
         """Store one student's result (see grade.StudentResult.as_dict) in one transaction."""
         gb = self.gb
         assignment, student = result["assignment"], result["student"]
-        with warnings.catch_warnings():
-            # nbgrader's update_or_create_submission trips SQLAlchemy's autoflush warnings.
-            warnings.simplefilter("ignore")
-            self._save(gb, assignment, student, result)
+        for attempt in range(5):
+            with warnings.catch_warnings():
+                # nbgrader's update_or_create_submission trips SQLAlchemy's autoflush warnings.
+                warnings.simplefilter("ignore")
+                try:
+                    self._save(gb, assignment, student, result)
+                    return
+                except (IntegrityError, DBAPIError):
+                    # Another grader created the same rows between our read and our write
+                    # (SQLite has no row locks): start again from what it committed.
+                    gb.db.rollback()
+                    gb.db.expire_all()
+                    if attempt == 4:
+                        raise
 
     def _save(self, gb, assignment: str, student: str, result: dict) -> None:
+        if gb.engine.dialect.name == "postgresql":
+            # Two graders writing the same student's rows take turns.
+            gb.db.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                          {"k": zlib.crc32(f"{assignment}/{student}".encode())})
         try:
             gb.update_or_create_student(student)
             if result["scored"]:

@@ -1,0 +1,130 @@
+"""The gradebook on a real PostgreSQL server, and several graders writing at once (issue 5).
+
+The PostgreSQL server is Debian's (package postgresql, installed by .ci/run), started here in a
+temporary folder on a free loopback port and stopped at the end.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import simulate
+from autograder.course import Course
+from autograder.gradebook import read_statuses
+from autograder.release import release
+
+from .conftest import ASSIGNMENT, SEED, partial_answers
+
+pytestmark = pytest.mark.grading
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    assert binaries, "PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)"
+    bindir = Path(binaries[-1]).parent
+    # PostgreSQL refuses to run as root: as root, run it as Debian's postgres user, in a folder
+    # of its own (pytest's temporary folders are private to root).
+    top = Path(tempfile.mkdtemp(prefix="autograder-pg-"))
+    data = top / "data"
+    run_as = []
+    if os.geteuid() == 0:
+        run_as = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(top, "postgres")
+    subprocess.run(run_as + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
+                             "postgres"], check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen(run_as + [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
+                                        "-c", "listen_addresses=127.0.0.1",
+                                        "-c", f"unix_socket_directories={data}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        ready = subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                               capture_output=True)
+        if ready.returncode == 0:
+            break
+        time.sleep(0.2)
+    else:
+        server.kill()
+        pytest.fail("PostgreSQL did not start")
+    subprocess.run(run_as + [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+                             "-U", "postgres", "gradebook"], check=True)
+    yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/gradebook"
+    server.terminate()
+    server.wait(timeout=30)
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def _class(course: Course, size: int) -> dict[str, float]:
+    """``size`` students: alternately full and partial answers; returns expected scores."""
+    chosen, partial_points = partial_answers(course)
+    full_points = sum(c["points"] for c in __import__("json").loads(
+        course.key_path(ASSIGNMENT).read_text())["notebooks"][ASSIGNMENT]["cells"].values())
+    expected = {}
+    for i in range(size):
+        student = f"student{i:02d}"
+        answers = None if i % 2 == 0 else chosen
+        nb = simulate.answered(course, ASSIGNMENT, ASSIGNMENT, answers)
+        simulate.place(course, student, ASSIGNMENT, {f"{ASSIGNMENT}.ipynb": simulate.to_bytes(nb)})
+        expected[student] = full_points if answers is None else partial_points
+    return expected
+
+
+def _grade_concurrently(course: Course, groups: list[list[str]]) -> None:
+    """Separate `autograder grade` processes at once, one per group of students."""
+    procs = []
+    for group in groups:
+        args = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course",
+                str(course.root), "--db-url", course.db_url, "--no-progress", "--workers", "1",
+                "--timeout", "60"]
+        for student in group:
+            args += ["--student", student]
+        procs.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    for proc in procs:
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, out.decode()
+
+
+def _assert_all_grades(course: Course, expected: dict[str, float]) -> None:
+    with Gradebook(course.db_url, course.course_id) as gb:
+        for student, score in expected.items():
+            assert gb.find_submission(ASSIGNMENT, student).score == score, student
+    statuses = read_statuses(course.db_url, course.course_id, ASSIGNMENT)
+    assert {s: r["status"] for s, r in statuses.items()} == {s: "graded" for s in expected}
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_concurrent_graders_lose_no_grade(database, postgres_url, released_course, tmp_path):
+    """Two graders at once, with one student in both groups: every grade lands, once."""
+    if database == "postgresql":
+        course = Course(tmp_path / "course", db_url=postgres_url)
+        release(course, ASSIGNMENT, seed=SEED)  # registers the assignment in PostgreSQL
+    else:
+        root = tmp_path / "course"
+        shutil.copytree(released_course.root, root)
+        course = Course(root)
+    expected = _class(course, 6)
+    students = sorted(expected)
+    _grade_concurrently(course, [students[:4], students[3:]])
+    _assert_all_grades(course, expected)
+    # Grading again (another pass of the term) replaces grades rather than adding rows.
+    _grade_concurrently(course, [students[:2], students[1:3]])
+    _assert_all_grades(course, expected)
+    with Gradebook(course.db_url, course.course_id) as gb:
+        assert len(gb.find_assignment(ASSIGNMENT).submissions) == len(expected)
