@@ -292,7 +292,18 @@ class Grader:
                 if cell["cell_type"] == "code":
                     new = nbformat.v4.new_code_cell(cell["source"])
                     end = notebook["outputs"].get(str(cell["index"]))
-                    if end and end["out"]:
+                    graded = notebook["cells"].get(cell["grade_id"] or "")
+                    if graded and graded["kind"] == "auto":
+                        # A test cell's own output can quote its hidden lines (tracebacks):
+                        # keep the trusted verdicts instead, so feedback made from this
+                        # notebook by stock nbgrader cannot leak them either.
+                        text = "\n".join(
+                            f"{'passed' if c['passed'] else 'failed'}: "
+                            + ("a hidden check" if c["hidden"] else f"{c['name']}: {c['message']}")
+                            for c in graded["checks"]) + "\n"
+                        new.outputs.append(nbformat.v4.new_output("stream", name="stdout",
+                                                                  text=text))
+                    elif end and end["out"]:
                         new.outputs.append(nbformat.v4.new_output("stream", name="stdout",
                                                                   text=end["out"]))
                 elif cell["cell_type"] == "markdown":

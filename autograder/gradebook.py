@@ -80,8 +80,9 @@ class GradebookWriter:
                     for grade_id, cell in notebook["cells"].items():
                         grade = gb.find_grade(grade_id, notebook["name"], assignment, student)
                         grade.auto_score = cell["auto_score"]
-                        grade.needs_manual_grade = (grade.manual_score is not None
-                                                    or grade.auto_score is None)
+                        # An answer marked by hand stays marked when the class is regraded.
+                        grade.needs_manual_grade = (grade.auto_score is None
+                                                    and grade.manual_score is None)
                 gb.db.add(submission)
             else:
                 # Nothing could be run: no scores at all rather than zeros.

@@ -50,8 +50,10 @@ def run_notebook(job: dict) -> None:
     def emit(record: dict) -> None:
         os.write(records_fd, (json.dumps(record, allow_nan=False) + "\n").encode("utf-8"))
 
-    with open(os.path.join(job["dir"], "cells.json"), encoding="utf-8") as f:
+    cells_path = os.path.join(job["dir"], "cells.json")
+    with open(cells_path, encoding="utf-8") as f:
         cells = json.load(f)["cells"]
+    os.unlink(cells_path)  # the hidden tests' code is not left lying about for the notebook
 
     from IPython.core.interactiveshell import InteractiveShell
 
