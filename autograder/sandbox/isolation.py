@@ -37,7 +37,7 @@ class Limits:
     wall_seconds: float = 120.0
     cpu_seconds: int = 240
     memory_bytes: int = 6 * 1024**3  # address space: TensorFlow alone maps about 1.3 GB
-    processes: int = 512  # threads count too, and TensorFlow starts dozens
+    processes: int = 256  # threads count too, and TensorFlow starts dozens
     file_bytes: int = 64 * 1024**2  # each file written, the captured output included
     open_files: int = 512
     output_chars: int = 20_000  # captured output kept per cell for feedback

@@ -149,7 +149,8 @@ class Worker:
         try:
             self.process.stdin.write((json.dumps(job) + "\n").encode())
             self.process.stdin.flush()
-            answer = json.loads(self._read_line(limits.wall_seconds + 60))
+            # The worker enforces the wall time, then may need up to 30 s to kill what is left.
+            answer = json.loads(self._read_line(limits.wall_seconds + 120))
         except (OSError, ValueError, WorkerError) as exc:
             self.stop()
             return JobOutcome(None, None, False, 0.0, None, None, b"", b"",
