@@ -1,8 +1,16 @@
-"""Sphinx extension: repair what the theme and extensions write that fails accessibility checks.
+"""Sphinx extension: the book's HTML reads offline and passes accessibility checks.
 
-Registered in ``_config.yml`` (``sphinx: local_extensions``). After the HTML build it rewrites
-a few fixed snippets in every page; each rewrite names the axe-core rule (or console error)
-it fixes. tests/browser checks the result in Chromium (axe-core, console).
+Registered in ``_config.yml`` (``sphinx: local_extensions``); tests/browser checks the result
+in Chromium (requests, console, axe-core).
+
+Offline reading. MathJax comes from the npm package pinned in package.json (``npm ci``
+first) and is copied into the build as ``_static/es5/`` (``mathjax_path`` in ``_config.yml``
+points there), instead of being loaded from a CDN. The folder is added to the static paths
+here, not in ``_config.yml``: Jupyter Book adds every ``.js`` file of the configured static
+paths to every page as a script, which would load all of MathJax's components at once.
+
+Accessibility. After the HTML build a few fixed snippets are rewritten in every page; each
+rewrite names the axe-core rule (or console error) it fixes:
 
 * ``label-content-name-mismatch`` (WCAG 2.5.3): the search buttons are labelled "Search" but
   show "Search Ctrl+K"; the colour-mode button's icons carry titles ("Light") that are not in
@@ -19,6 +27,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from sphinx.errors import ExtensionError
+
+#: The MathJax 3 distribution installed by ``npm ci`` (package.json pins the version).
+MATHJAX = Path(__file__).resolve().parent.parent / "node_modules" / "mathjax"
 
 REWRITES: list[tuple[re.Pattern, str]] = [
     (re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"'
@@ -68,6 +81,13 @@ def _on_build_finished(app, exception) -> None:
         repair_pages(app.outdir)
 
 
+def _ship_mathjax(app, config) -> None:
+    if not (MATHJAX / "es5" / "tex-chtml.js").is_file():
+        raise ExtensionError(f"MathJax is missing ({MATHJAX}): run `npm ci` in {MATHJAX.parent.parent}")
+    config.html_static_path.append(str(MATHJAX))
+
+
 def setup(app):
+    app.connect("config-inited", _ship_mathjax)
     app.connect("build-finished", _on_build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

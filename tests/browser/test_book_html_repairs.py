@@ -1,7 +1,7 @@
-"""The HTML repairs of tools/html_accessibility.py, on the snippets the theme really writes."""
+"""The HTML repairs of tools/book_html.py, on the snippets the theme really writes."""
 from __future__ import annotations
 
-from tools.html_accessibility import repair
+from tools.book_html import repair
 
 HEAD = """<head>
 <script>const THEBE_JS_URL = "x"; const thebe_selector = ".thebe"</script>

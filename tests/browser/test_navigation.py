@@ -53,15 +53,19 @@ def test_sidebar_links_open_their_pages(reader, book_server):
         assert reader.locator(".bd-article h1").first.is_visible()
 
 
-def test_phone_menu_opens_the_table_of_contents(chromium, book_server):
+def test_phone_menus_open_the_contents(chromium, book_server):
+    """On a phone the book's and the page's contents hide behind the header's buttons."""
     context, page, log = open_context(chromium, PHONE)
     try:
-        page.goto(book_server.page_url(PAGES[0]))
-        sidebar_link = page.locator("nav.bd-docs-nav a.reference.internal").nth(1)
-        assert not sidebar_link.is_visible(), "on a phone the contents hide behind the menu button"
-        page.locator("button.primary-toggle").click()
-        sidebar_link.click()
-        page.wait_for_url(book_server.page_url(PAGES[1]))
+        page.goto(book_server.page_url(PAGES[1]))
+        assert not page.locator("nav.bd-docs-nav a.reference.internal").nth(2).is_visible()
+        page.locator(".secondary-toggle:visible").first.click()
+        on_this_page = page.locator("dialog[open] nav.page-toc a")
+        assert on_this_page.count() > 0 and on_this_page.first.is_visible()
+        page.keyboard.press("Escape")
+        page.locator(".primary-toggle:visible").first.click()
+        page.locator("dialog[open] nav.bd-docs-nav a.reference.internal").nth(2).click()
+        page.wait_for_url(book_server.page_url(PAGES[2]))
     finally:
         context.close()
     assert log.console_errors == [] and log.foreign == []
