@@ -18,8 +18,10 @@ submissions
 It prints the wall time of each, the median time per submission, the peak memory of each
 process tree (sampled from /proc), the ratio, the machine's load, and whether every honest
 submission (correct, partial, wrong or blank; not the broken files or the loop) got exactly the
-same score per cell from both. It exits with status 1 when any honest score differs. The
-figures are also written as JSON to ``benchmarks/results/`` (not committed).
+same score per cell from both. It exits with status 1 when any honest score differs, and
+with status 2 when none differs but nbgrader gave up on an honest submission (it then logs an
+error and records no scores; the benchmark lists each with nbgrader's reason). The figures are
+also written as JSON to ``benchmarks/results/`` (not committed).
 """
 from __future__ import annotations
 
@@ -304,20 +306,48 @@ def run_measured(name: str, cmd: list[str], cwd: Path, env: dict, log_path: Path
 
 # --- the two graders ----------------------------------------------------------------------
 
-def stock_student_times(run: Run, students: list[str]) -> dict[str, float]:
-    """Seconds nbgrader spent on each student, from when its log first names one student to
-    when it first names the next (the last one ends with the process)."""
-    starts: list[tuple[float, str]] = []
+_STOCK_SUMMARY = re.compile(r"There was an error processing assignment '[^']*' for student '([^']*)'")
+
+
+def stock_sections(run: Run, students: list[str]) -> dict[str, tuple[float, list[str]]]:
+    """Student -> (seconds nbgrader spent on it, its log lines): from the first line naming the
+    student to the first line naming the next one (the last one ends with the process)."""
+    starts: list[tuple[float, str, int]] = []
     seen = set()
-    for t, line in run.lines:
+    end = (run.wall_seconds, None, len(run.lines))
+    for n, (t, line) in enumerate(run.lines):
+        if _STOCK_SUMMARY.search(line):  # the closing list of failed students
+            end = (t, None, n)
+            break
         m = re.search(r"\b(student-\d{3})\b", line)
         if m and m.group(1) in students and m.group(1) not in seen:
             seen.add(m.group(1))
-            starts.append((t, m.group(1)))
-    times = {}
-    for (t, s), (t_next, _) in zip(starts, starts[1:] + [(run.wall_seconds, None)]):
-        times[s] = t_next - t
-    return times
+            starts.append((t, m.group(1), n))
+    sections = {}
+    for (t, s, n), (t_next, _, n_next) in zip(starts, starts[1:] + [end]):
+        sections[s] = (t_next - t, [line for _, line in run.lines[n:n_next]])
+    return sections
+
+
+def stock_failed(run: Run) -> set[str]:
+    """The students nbgrader lists at the end as failed (it records no scores for them)."""
+    return {m.group(1) for _, line in run.lines for m in [_STOCK_SUMMARY.search(line)] if m}
+
+
+def stock_failure(lines: list[str]) -> str:
+    """Why nbgrader gave up on a submission, from its log lines."""
+    errors = [line.split("] ", 1)[-1].strip() for line in lines
+              if "| ERROR]" in line and "There was an error" not in line
+              and "Traceback" not in line]
+    exceptions = [line.strip() for line in lines if re.match(r"\s*[\w.]+(Error|Exception): ", line)]
+    why = "; ".join(dict.fromkeys(errors + exceptions[-1:])) or "nbgrader reported an error"
+    for n, line in enumerate(lines):
+        if "preview of the cell contents" in line:
+            cell = [x.strip() for x in lines[n + 1:n + 4] if x.strip() and set(x.strip()) != {"-"}]
+            if cell:
+                why += f" (in the cell that starts {cell[0]!r})"
+            break
+    return why
 
 
 def stock_scores(course: Course, assignment: str, students: list[str]) -> dict[str, dict | None]:
@@ -395,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds per cell (stock) and per notebook (ours); default 30")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--keep", action="store_true", help="keep the temporary courses")
+    parser.add_argument("--only", action="append", metavar="STUDENT",
+                        help="grade only this one of the N generated students (repeatable; "
+                             "to look into one submission)")
     parser.add_argument("--json", type=Path, default=None,
                         help="where to write the figures (default: benchmarks/results/...)")
     args = parser.parse_args(argv)
@@ -411,15 +444,18 @@ def main(argv: list[str] | None = None) -> int:
         key = release(released, args.assignment, seed=args.seed)
         print(f"released {args.assignment} in {time.monotonic() - t:.1f} s", flush=True)
         submissions = make_submissions(released, args.assignment, args.students, args.seed)
-        students = sorted(submissions)
+        students = sorted(args.only or submissions)
+        unknown = sorted(set(students) - set(submissions))
+        if unknown:
+            raise SystemExit(f"no such students: {', '.join(unknown)}")
         stock, ours = copy_course(released, work / "stock"), copy_course(released, work / "ours")
         for course in (stock, ours):
-            for student, (_, files) in submissions.items():
-                simulate.place(course, student, args.assignment, files)
+            for student in students:
+                simulate.place(course, student, args.assignment, submissions[student][1])
         kinds: dict[str, int] = {}
-        for sub, _ in submissions.values():
+        for sub in (submissions[student][0] for student in students):
             kinds[sub.kind] = kinds.get(sub.kind, 0) + 1
-        print(f"{args.students} submissions: "
+        print(f"{len(students)} submissions: "
               + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())), flush=True)
 
         # (b) ours first: its workers import TensorFlow from a cold page cache, if anyone does.
@@ -460,9 +496,17 @@ def main(argv: list[str] | None = None) -> int:
         # --- compare ---------------------------------------------------------------------
         stock_by = stock_scores(stock, args.assignment, students)
         ours_by = our_scores(ours_results)
+        sections = stock_sections(stock_run, students)
         honest = [s for s in students if submissions[s][0].kind in HONEST_KINDS]
+        # A submission nbgrader gave up on (it logs the error and records no scores) is not a
+        # difference in scoring: it is listed, with nbgrader's reason, and not compared.
+        failed = stock_failed(stock_run)
+        stock_failed_honest = {s: stock_failure(sections.get(s, (0, []))[1])
+                               for s in honest if s in failed}
         differences = []
         for s in honest:
+            if s in stock_failed_honest:
+                continue
             a, b = stock_by.get(s), ours_by.get(s)
             if a is None or b is None:
                 differences.append({"student": s, "kind": submissions[s][0].kind,
@@ -476,7 +520,9 @@ def main(argv: list[str] | None = None) -> int:
         others = {s: {"kind": submissions[s][0].kind,
                       "stock": (None if stock_by.get(s) is None else stock_by[s]["score"]),
                       "ours_status": ours_by[s]["status"], "ours_reason": ours_by[s]["reason"],
-                      "ours_score": ours_by[s]["score"]}
+                      "ours_score": ours_by[s]["score"],
+                      "stock_error": (stock_failure(sections.get(s, (0, []))[1])
+                                      if s in failed else None)}
                   for s in students if s not in honest}
 
         # Medians over the submissions that were run (not the broken files, which both reject
@@ -484,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         ran = {s for s in students if submissions[s][0].kind in HONEST_KINDS | {"endless-loop"}}
         ours_per = [nb["wall_seconds"] for r in ours_results if r["student"] in ran
                     for nb in r["notebooks"] if nb.get("wall_seconds") is not None]
-        stock_per = [t for s, t in stock_student_times(stock_run, students).items() if s in ran]
+        stock_per = [t for s, (t, _) in sections.items() if s in ran]
         figures = {
             "machine": machine(), "students": args.students, "assignment": args.assignment,
             "workers": args.workers, "timeout_seconds": args.timeout, "seed": args.seed,
@@ -499,10 +545,10 @@ def main(argv: list[str] | None = None) -> int:
                      for r in (stock_run, ours_run)},
             "median_seconds_per_submission": {"stock": median(stock_per), "ours": median(ours_per)},
             "ratio_stock_over_ours": stock_run.wall_seconds / ours_run.wall_seconds,
-            "honest_submissions": len(honest), "honest_scores_identical": not differences,
-            "differences": differences, "not_compared": others,
-            "honest_score_total": {"stock": sum((stock_by[s] or {"score": 0})["score"] for s in honest),
-                                   "ours": sum(ours_by[s]["score"] for s in honest)},
+            "honest_submissions": len(honest),
+            "honest_compared": len(honest) - len(stock_failed_honest),
+            "honest_scores_identical": not differences, "differences": differences,
+            "stock_failed_honest": stock_failed_honest, "not_compared": others,
         }
         json_path.write_text(json.dumps(figures, indent=1))
 
@@ -530,20 +576,23 @@ def main(argv: list[str] | None = None) -> int:
               "Peak RSS: sum over the tree's processes; peak PSS: shared pages counted once.")
         if stock_run.returncode or ours_run.returncode:
             print(f"exit codes: stock {stock_run.returncode}, ours {ours_run.returncode}")
-        print(f"honest submissions: {len(honest)}; scores identical: "
-              f"{'yes' if not differences else 'NO'} (total points: stock "
-              f"{figures['honest_score_total']['stock']:g}, ours "
-              f"{figures['honest_score_total']['ours']:g})")
+        print(f"honest submissions: {len(honest)}, of which nbgrader graded "
+              f"{len(honest) - len(stock_failed_honest)}; their scores identical (every cell): "
+              f"{'yes' if not differences else 'NO'}")
+        for s, why in stock_failed_honest.items():
+            print(f"  stock nbgrader could not grade {s} ({submissions[s][0].kind}; ours: "
+                  f"{ours_by[s]['score']:g}, {ours_by[s]['status']}): {why[:300]}")
         for d in differences:
             print(f"  DIFFERS {d['student']} ({d['kind']}): stock "
                   f"{d['stock'] and d['stock']['score']}, ours {d['ours'] and d['ours']['score']}"
                   f" {d.get('cells', '')}")
         print("not compared (broken files, endless loop):")
         for s, o in others.items():
-            print(f"  {s} {o['kind']}: stock score {o['stock']}; ours {o['ours_status']} "
-                  f"({o['ours_reason'][:100]})")
+            print(f"  {s} {o['kind']}: stock score {o['stock']}"
+                  + (f" ({o['stock_error'][:100]})" if o["stock_error"] else "")
+                  + f"; ours {o['ours_status']} ({o['ours_reason'][:100]})")
         print(f"figures: {json_path}")
-        return 1 if differences else 0
+        return 1 if differences else 2 if stock_failed_honest else 0
     finally:
         if args.keep:
             print(f"courses kept in {work}")
