@@ -66,6 +66,11 @@ def stock_sequential_build(path_output: Path) -> tuple[float, dict[str, float]]:
     """Jupyter Book executing every chapter itself (``execute_notebooks: force``)."""
     config = yaml.safe_load((BOOK_ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "force"
+    # Relative paths in _config.yml are relative to its folder; the override lives elsewhere.
+    extensions = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, folder in extensions.items():
+        extensions[name] = str(BOOK_ROOT / folder)
+    config["bibtex_bibfiles"] = [str(BOOK_ROOT / bib) for bib in config.get("bibtex_bibfiles", [])]
     override = path_output / "_config_force.yml"
     override.write_text(yaml.safe_dump(config))
     started = time.perf_counter()
@@ -73,9 +78,14 @@ def stock_sequential_build(path_output: Path) -> tuple[float, dict[str, float]]:
                                    extra_args=["--config", str(override)])
     elapsed = time.perf_counter() - started
     if returncode != 0:
-        raise SystemExit(f"stock sequential build failed; see {path_output}/_build/build.log")
+        tail = "\n".join(log.splitlines()[-40:])
+        raise SystemExit(f"stock sequential build failed:\n{tail}")
     chapters = {Path(m["path"]).stem: float(m["seconds"]) for m in EXECUTED.finditer(log)}
     return elapsed, chapters
+
+
+def progress(message: str) -> None:
+    print(f"[benchmark] {message}", file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:
@@ -87,10 +97,13 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="book-bench-") as scratch:
         scratch = Path(scratch)
         cold, cold_result = timed_build(scratch / "parallel")
+        progress(f"cold parallel build {cold:.1f} s")
         rebuild, _ = timed_build(scratch / "parallel")
+        progress(f"no-change rebuild {rebuild:.1f} s")
         imports.append(bare_tensorflow_import())
         (scratch / "sequential").mkdir()
         sequential, chapters = stock_sequential_build(scratch / "sequential")
+        progress(f"stock sequential build {sequential:.1f} s")
         imports.append(bare_tensorflow_import())
     tf_import = statistics.median(imports)
 

@@ -130,6 +130,18 @@ def test_non_numeric_image_raises():
         as_image(np.array([["a", "b"]]))
 
 
+def test_panels_do_not_overlap_and_fit_in_the_figure():
+    fig, axes = plot_grids([X, np.zeros((16, 16)), np.zeros((3, 7))], ["a", "b", "c"],
+                           colorbar=True, suptitle="s")
+    boxes = [ax.get_position() for ax in fig.axes]  # grids and their colour bars
+    for box in boxes:
+        assert 0 <= box.x0 < box.x1 <= 1 and 0 <= box.y0 < box.y1 <= 1
+    for i, first in enumerate(boxes):
+        for second in boxes[i + 1:]:
+            assert first.x1 <= second.x0 or second.x1 <= first.x0 or \
+                first.y1 <= second.y0 or second.y1 <= first.y0
+
+
 def test_plot_grids_side_by_side_with_equal_cells():
     fig, axes = plot_grids([X.reshape(1, 2, 2, 1), np.zeros((4, 6))], ["in", "out"], suptitle="s")
     assert len(axes) == 2 and all(ax.figure is fig for ax in axes)
@@ -181,10 +193,11 @@ def test_plot_grids_wraps_into_rows_of_ncols():
     images = [np.full((3, 3), value) for value in range(5)]
     fig, axes = plot_grids(images, [f"panel {i}" for i in range(5)], ncols=3)
     assert len(axes) == 5
-    assert [ax.get_subplotspec().rowspan.start for ax in axes] == [0, 0, 0, 1, 1]
-    assert [ax.get_subplotspec().colspan.start for ax in axes] == [0, 1, 2, 0, 1]
-    hidden = [ax for ax in fig.axes if ax not in axes]
-    assert len(hidden) == 1 and not hidden[0].get_visible()
+    tops = [round(ax.get_position().y1, 6) for ax in axes]
+    lefts = [round(ax.get_position().x0, 6) for ax in axes]
+    assert tops[0] == tops[1] == tops[2] > tops[3] == tops[4]
+    assert lefts[0] < lefts[1] < lefts[2] and (lefts[3], lefts[4]) == (lefts[0], lefts[1])
+    assert fig.axes == axes  # no empty slot drawn for the sixth panel
     with pytest.raises(ValueError, match="ncols"):
         plot_grids(images, ncols=0)
 
