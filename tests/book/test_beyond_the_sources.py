@@ -79,7 +79,7 @@ def test_checkerboard_at_initialisation(built_book):
 def test_checkerboard_during_training(built_book):
     table = table_with(built_book, CHECKERBOARD, "0")
     steps = [int(row[0]) for row in table]
-    assert steps == [0, 10, 20, 50, 150]
+    assert steps == [0, 10, 20, 50, 100]
     energy_t, energy_r, error_t, error_r, pattern_t, pattern_r = (
         [float(row[i]) for row in table] for i in range(1, 7)
     )
