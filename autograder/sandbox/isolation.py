@@ -76,17 +76,18 @@ class Isolation:
                "--unshare-cgroup-try", "--hostname", "sandbox"]
         if not self.root:
             cmd += ["--unshare-user"]
+        # The private /tmp first: a package bound below /tmp (a checkout there) must stay
+        # visible, not be hidden under the new tmpfs.
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
         bound = readonly_paths()
         # bubblewrap would create the folders leading to a bind as 0700: the submission's
         # user could not reach the Python installation below /root.
-        for parent in sorted({str(a) for p in bound for a in Path(p).parents} - {"/"} - set(bound),
-                             key=lambda a: a.count("/")):
+        for parent in sorted({str(a) for p in bound for a in Path(p).parents}
+                             - {"/", "/tmp"} - set(bound), key=lambda a: a.count("/")):
             cmd += ["--perms", "0755", "--dir", parent]
         for path in bound:
             cmd += ["--ro-bind", path, path]
-        cmd += ["--proc", "/proc", "--dev", "/dev",
-                "--perms", "1777", "--tmpfs", "/tmp",
-                "--bind", str(job_dir), SANDBOX_JOB_DIR,
+        cmd += ["--bind", str(job_dir), SANDBOX_JOB_DIR,
                 "--chdir", SANDBOX_JOB_DIR, "--setenv", "HOME", SANDBOX_JOB_DIR]
         if self.root:
             # The worker keeps only what it needs to start each submission as another user,
