@@ -135,6 +135,7 @@ def _report(kind: str, name: str, value: Any, atol: float, rtol: float) -> None:
 
 def check(name: str, actual: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 1e-6) -> None:
     """A visible test: ``actual`` must equal ``expected`` (arrays: within ``atol``/``rtol``)."""
+    __tracebackhide__ = True  # IPython shows the student's cell and the message, not this code
     plain_actual = to_plain(actual)
     _report("visible", name, plain_actual, atol, rtol)
     why = mismatch(to_plain(expected), plain_actual, atol=atol, rtol=rtol)
@@ -149,6 +150,7 @@ def check_hidden(name: str, actual: Any, *, atol: float = 1e-5, rtol: float = 1e
     Under the course's autograder the comparison happens outside the kernel. Under stock
     ``nbgrader autograde`` the answer key named by ``$UPSAMPLING_ANSWER_KEY`` is read here.
     """
+    __tracebackhide__ = True
     plain_actual = to_plain(actual)
     _report("hidden", name, plain_actual, atol, rtol)
     key_path = os.environ.get(ANSWER_KEY_ENV)
