@@ -1,0 +1,96 @@
+"""The exercise-check API on its own: plain data out, strict comparison, seeded hidden inputs."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from upsampling_course import checks
+
+
+def test_arrays_tensors_and_shapes_become_plain_json():
+    keras = pytest.importorskip("keras")
+    tensor = keras.ops.convert_to_tensor(np.arange(6, dtype="float32").reshape(2, 3))
+    plain = checks.to_plain(tensor)
+    assert plain == {"shape": [2, 3], "data": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]}
+    assert checks.to_plain((None, 10, 10, 1)) == [None, 10, 10, 1]
+    assert checks.to_plain(np.int64(324353)) == 324353
+    json.dumps(checks.to_plain([np.float32(1.5), True, "x"]))
+
+
+@pytest.mark.parametrize("value", [object(), {"a": 1}, np.array(["a", "b"]), {1, 2}])
+def test_objects_cannot_be_checked(value):
+    with pytest.raises(TypeError):
+        checks.to_plain(value)
+
+
+def test_mismatch_explains_shapes_values_and_types():
+    four = checks.to_plain(np.array([[1, 1, 2, 2]], "float32"))
+    assert checks.mismatch(four, four) is None
+    assert "shape" in checks.mismatch(four, checks.to_plain(np.ones((2, 2))))
+    why = checks.mismatch(four, checks.to_plain(np.array([[1, 1.25, 2, 2]])))
+    assert why == "1 of 4 values differ; first at index (0, 1): expected 1, got 1.25"
+    assert checks.mismatch(324353, 324353.0) is None
+    assert checks.mismatch(3, True) is not None  # a bool is not a number here
+    assert checks.mismatch([None, 4, 4, 1], [None, 4, 4, 1]) is None
+    assert checks.mismatch([None, 4, 4, 1], [None, 4, 6, 1]).startswith("item 2")
+    assert checks.mismatch("same", "valid") is not None
+
+
+def test_mismatch_rejects_malformed_plain_arrays():
+    good = {"shape": [2], "data": [1.0, 2.0]}
+    for bad in ({"shape": [3], "data": [1.0, 2.0]}, {"shape": [2], "data": ["1", "2"]},
+                {"shape": [2], "data": [1.0, 2.0], "extra": 1}, {"shape": [-2], "data": []},
+                "1, 2", None):
+        assert checks.mismatch(good, bad) is not None, bad
+
+
+def test_tolerance_and_nan():
+    a = {"shape": [1], "data": [1.0]}
+    assert checks.mismatch(a, {"shape": [1], "data": [1.0 + 1e-7]}) is None
+    assert checks.mismatch(a, {"shape": [1], "data": [1.1]}) is not None
+    assert checks.mismatch(a, {"shape": [1], "data": [1.1]}, atol=0.2) is None
+    assert checks.mismatch(a, {"shape": [1], "data": [float("nan")]}) is not None
+
+
+def test_check_passes_and_fails_readably(capsys):
+    checks.check("ok", np.ones((2, 2)), [[1, 1], [1, 1]])
+    assert "passed: ok" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match=r"^bad: expected shape \(2, 2\)"):
+        checks.check("bad", np.ones((3,)), [[1, 1], [1, 1]])
+
+
+def test_checks_report_to_the_grader(monkeypatch):
+    records = []
+    monkeypatch.setattr(checks, "reporter", records.append)
+    checks.check("seen", np.zeros(2), [0, 0])
+    checks.check_hidden("unseen", np.ones(2))
+    assert [(r["kind"], r["name"]) for r in records] == [("visible", "seen"), ("hidden", "unseen")]
+    assert records[1]["value"] == {"shape": [2], "data": [1.0, 1.0]}
+
+
+def test_hidden_check_reads_the_answer_key_under_stock_nbgrader(tmp_path, monkeypatch):
+    key = {"notebooks": {"nb": {"cells": {"q1-tests": {"values": {
+        "q1-hidden": {"value": {"shape": [2], "data": [1.0, 2.0]}, "atol": 1e-5, "rtol": 1e-6,
+                      "hidden": True}}}}}}}
+    path = tmp_path / "key.json"
+    path.write_text(json.dumps(key))
+    monkeypatch.setenv(checks.ANSWER_KEY_ENV, str(path))
+    checks.check_hidden("q1-hidden", np.array([1.0, 2.0]))
+    with pytest.raises(AssertionError, match="q1-hidden"):
+        checks.check_hidden("q1-hidden", np.array([1.0, 3.0]))
+    monkeypatch.delenv(checks.ANSWER_KEY_ENV)
+    checks.check_hidden("q1-hidden", np.array([1.0, 3.0]))  # a student's own run: nothing to say
+
+
+def test_hidden_inputs_depend_on_seed_and_tag_only(monkeypatch):
+    monkeypatch.setenv(checks.SEED_ENV, "7")
+    a = checks.hidden_array("x", (2, 3))
+    checks.hidden_array("other", (5,))  # drawing something else first changes nothing
+    assert np.array_equal(a, checks.hidden_array("x", (2, 3)))
+    assert a.dtype == np.float32 and a.min() >= -4 and a.max() <= 4
+    assert not np.array_equal(a, checks.hidden_array("y", (2, 3)))
+    monkeypatch.setenv(checks.SEED_ENV, "8")
+    assert not np.array_equal(a, checks.hidden_array("x", (2, 3)))
+    assert -4 <= checks.hidden_int("n", -4, 4) <= 4
