@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.binder.binder_env import BinderEnv, JupyterLab, build_binder_env
-from tests.browser.browser_helpers import ARTIFACTS, launch_chromium, open_context
+from tests.browser.browser_helpers import ARTIFACTS, chromium_browser, open_context
 
 #: Figures of the run, for the README (written at the end of the session).
 TIMINGS: dict[str, float] = {}
@@ -54,12 +54,8 @@ def jupyterlab(binder_env, binder_artifacts):
 
 @pytest.fixture(scope="session")
 def lab_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ and recorded: the book has to read fully offline.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import re
 import threading
@@ -39,6 +41,21 @@ def toc_pages() -> list[str]:
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def chromium_browser():
+    """Debian's Chromium, driven by Playwright's sync API, for one test session."""
+    from playwright.sync_api import sync_playwright
+
+    # Earlier tests in the same session run Jupyter code that applies nest_asyncio, which can
+    # leave an event loop marked as running in this thread; Playwright's sync API then refuses
+    # to start ("using Playwright Sync API inside the asyncio loop"). No loop runs here.
+    asyncio._set_running_loop(None)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

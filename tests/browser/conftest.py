@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.browser_helpers import (
-    ARTIFACTS, AXE_JS, BookServer, launch_chromium, toc_pages, visit_page,
+    ARTIFACTS, AXE_JS, BookServer, chromium_browser, toc_pages, visit_page,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,12 +45,8 @@ def book_server(book_html):
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's Chromium, driven by Playwright (never a browser downloaded by Playwright)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")
