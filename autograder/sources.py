@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import jupytext
 import nbformat
@@ -46,6 +47,14 @@ def write_source_notebooks(exercises_dir: str | Path, course_dir: str | Path,
     same stem; other files are copied as they are. Existing files are overwritten, so the
     course folder always matches the sources.
     """
+    return write_assignments(exercises_dir, Path(course_dir) / "source", assignments,
+                             read_source_notebook)
+
+
+def write_assignments(exercises_dir: str | Path, dest: str | Path, assignments: list[str] | None,
+                      convert: Callable[[Path], nbformat.NotebookNode]) -> list[Path]:
+    """Write ``dest/<a>/<stem>.ipynb`` = ``convert(<a>/<stem>.md)`` for each assignment, and copy
+    its other files beside them; return the notebooks' paths."""
     exercises_dir = Path(exercises_dir)
     names = list_assignments(exercises_dir) if assignments is None else list(assignments)
     written: list[Path] = []
@@ -53,18 +62,18 @@ def write_source_notebooks(exercises_dir: str | Path, course_dir: str | Path,
         src = exercises_dir / "source" / name
         if not (src / f"{name}.md").is_file():
             raise FileNotFoundError(f"no exercise source {src / (name + '.md')}")
-        dest = Path(course_dir) / "source" / name
-        dest.mkdir(parents=True, exist_ok=True)
+        target_dir = Path(dest) / name
+        target_dir.mkdir(parents=True, exist_ok=True)
         for item in sorted(src.iterdir()):
             if item.name in _IGNORED or item.suffix == ".ipynb":
                 continue
             if item.suffix == ".md":
-                target = dest / f"{item.stem}.ipynb"
-                nbformat.write(read_source_notebook(item), target)
+                target = target_dir / f"{item.stem}.ipynb"
+                nbformat.write(convert(item), target)
                 written.append(target)
             elif item.is_dir():
-                shutil.copytree(item, dest / item.name, dirs_exist_ok=True,
+                shutil.copytree(item, target_dir / item.name, dirs_exist_ok=True,
                                 ignore=shutil.ignore_patterns(*_IGNORED))
             else:
-                shutil.copy2(item, dest / item.name)
+                shutil.copy2(item, target_dir / item.name)
     return written

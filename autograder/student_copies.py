@@ -14,7 +14,6 @@ Binder's post-build step must not). Grading still goes through ``autograder rele
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import nbformat
 from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme,
                                     ClearOutput, ClearSolutions, ComputeChecksums, LockCells)
 
-from .sources import _IGNORED, list_assignments, read_source_notebook
+from .sources import read_source_notebook, write_assignments
 
 REPO = Path(__file__).resolve().parent.parent
 EXERCISES = REPO / "exercises"
@@ -48,28 +47,7 @@ def student_notebook(source: str | Path) -> nbformat.NotebookNode:
 def write_student_copies(dest: str | Path = DEFAULT_DEST, assignments: list[str] | None = None,
                          exercises_dir: str | Path = EXERCISES) -> list[Path]:
     """Write ``dest/<a>/<notebook>.ipynb`` (plus the assignment's other files) for each assignment."""
-    exercises_dir, dest = Path(exercises_dir), Path(dest)
-    names = list_assignments(exercises_dir) if assignments is None else list(assignments)
-    written = []
-    for name in names:
-        src = exercises_dir / "source" / name
-        if not (src / f"{name}.md").is_file():
-            raise FileNotFoundError(f"no exercise source {src / (name + '.md')}")
-        target_dir = dest / name
-        target_dir.mkdir(parents=True, exist_ok=True)
-        for item in sorted(src.iterdir()):
-            if item.name in _IGNORED or item.suffix == ".ipynb":
-                continue
-            if item.suffix == ".md":
-                target = target_dir / f"{item.stem}.ipynb"
-                nbformat.write(student_notebook(item), target)
-                written.append(target)
-            elif item.is_dir():
-                shutil.copytree(item, target_dir / item.name, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns(*_IGNORED))
-            else:
-                shutil.copy2(item, target_dir / item.name)
-    return written
+    return write_assignments(exercises_dir, dest, assignments, student_notebook)
 
 
 def main(argv=None) -> int:
