@@ -32,10 +32,12 @@ def test_binder_configuration_files():
     assert not (REPO / "binder").exists() and not (REPO / ".binder").exists(), (
         "a binder/ folder makes repo2docker ignore the top-level requirements.txt and runtime.txt")
     assert re.fullmatch(r"python-3\.\d+", (REPO / "runtime.txt").read_text().strip())
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        assert not line or line == "-e ." or re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line), (
-            f"requirements.txt: not pinned: {line!r}")
+    for name in ("requirements.txt", "constraints.txt"):
+        for line in (REPO / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            assert (not line or line in ("-e .", "-c constraints.txt")
+                    or re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line)), (
+                f"{name}: not pinned: {line!r}")
     postbuild = REPO / "postBuild"
     assert postbuild.stat().st_mode & 0o111, "postBuild must be executable"
     assert postbuild.read_text().startswith("#!")
