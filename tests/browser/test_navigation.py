@@ -90,8 +90,9 @@ def test_search_finds_conv2dtranspose(reader, book_server, book_html):
     box.fill(SEARCH_TERM)
     box.press("Enter")
     reader.wait_for_url(re.compile(r"/search\.html\?q=" + SEARCH_TERM))
+    # Results are added one by one; the summary line appears when the search has finished.
+    reader.locator("#search-results", has_text=re.compile(r"found \d+ page", re.I)).wait_for()
     results = reader.locator("#search-results ul.search li a")
-    results.first.wait_for()
     hrefs = {href.split("#")[0].split("?")[0] for href in
              results.evaluate_all("links => links.map(a => a.href)")}
     assert {book_server.page_url(p) for p in titled} <= hrefs
