@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
+from tests.reference.strategies import poolings
 from upsampling_course.reference import max_pool_with_argmax, max_unpool
 
 SWEEP = settings(max_examples=100, derandomize=True, deadline=None)
@@ -14,17 +14,6 @@ def layers(keras):
     from upsampling_course import layers
 
     return layers
-
-
-@st.composite
-def poolings(draw, rank, max_size):
-    pool_size = draw(st.tuples(*[st.integers(1, 3)] * rank))
-    strides = draw(st.tuples(*[st.integers(1, 3)] * rank))
-    padding = draw(st.sampled_from(["valid", "same"]))
-    low = pool_size if padding == "valid" else (1,) * rank
-    shape = (draw(st.integers(1, 3)), *(draw(st.integers(lo, max_size)) for lo in low), draw(st.integers(1, 3)))
-    return dict(seed=draw(st.integers(0, 2**31)), shape=shape, integers=draw(st.sampled_from([None, 3])),
-                pool_size=pool_size, strides=strides, padding=padding)
 
 
 def check_layers_against_reference(layers, random_array, case, rank):

@@ -4,23 +4,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from tests.reference.strategies import poolings
 from upsampling_course.reference import max_pool_with_argmax, max_unpool
 
 SWEEP = settings(max_examples=150, derandomize=True, deadline=None)
-
-
-@st.composite
-def poolings(draw, rank, max_size):
-    pool_size = draw(st.tuples(*[st.integers(1, 3)] * rank))
-    strides = draw(st.tuples(*[st.integers(1, 3)] * rank))
-    padding = draw(st.sampled_from(["valid", "same"]))
-    low = pool_size if padding == "valid" else (1,) * rank
-    spatial = tuple(draw(st.integers(lo, max_size)) for lo in low)
-    shape = (draw(st.integers(1, 3)), *spatial, draw(st.integers(1, 3)))
-    # Half the examples have values in {0, 1, 2}: windows then hold many ties.
-    integers = draw(st.sampled_from([None, 3]))
-    return dict(seed=draw(st.integers(0, 2**31)), shape=shape, integers=integers,
-                pool_size=pool_size, strides=strides, padding=padding)
 
 
 @SWEEP
