@@ -166,10 +166,11 @@ class Cases:
         return cases
 
     def _solution(self, grade_id: str) -> str:
-        return simulate.answered(self.course, ASSIGNMENT, NB, {grade_id})["cells"][
-            [c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-             for c in simulate.answered(self.course, ASSIGNMENT, NB, {grade_id})["cells"]]
-            .index(grade_id)]["source"] + "\n"
+        """The instructor's answer to one question, as a student would write it."""
+        nb = simulate.answered(self.course, ASSIGNMENT, NB, {grade_id})
+        cell = next(c for c in nb["cells"]
+                    if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+        return cell["source"] + "\n"
 
     def _reach_out(self) -> str:
         return ("import os\nattempts = {}\n"
