@@ -26,44 +26,73 @@ def new_axes(size=(4, 4)):
     return ax
 
 
-def texts(ax):
-    return [t.get_text() for t in ax.texts]
+def texts(ax, gid="pixel-value"):
+    return [t.get_text() for t in ax.texts if t.get_gid() == gid]
 
 
-def tick_labels(axis):
-    return [label.get_text() for label in axis.get_ticklabels()]
+def values(ax):
+    return [t for t in ax.texts if t.get_gid() == "pixel-value"]
+
+
+def tick_marks(ax):
+    """Positions of the column and the row tick marks."""
+    columns, rows = [line for line in ax.lines if line.get_gid() == "tick-marks"]
+    return list(columns.get_xdata()), list(rows.get_ydata())
 
 
 def test_a_tick_per_pixel_labelled_from_one():
     ax = plot_grid(new_axes(), np.zeros((3, 5)))
-    assert list(ax.get_xticks()) == [0, 1, 2, 3, 4]
-    assert list(ax.get_yticks()) == [0, 1, 2]
-    assert tick_labels(ax.xaxis) == ["1", "2", "3", "4", "5"]
-    assert tick_labels(ax.yaxis) == ["1", "2", "3"]
+    assert tick_marks(ax) == ([0, 1, 2, 3, 4], [0, 1, 2])
+    assert texts(ax, "column-label") == ["1", "2", "3", "4", "5"]
+    assert texts(ax, "row-label") == ["1", "2", "3"]
+    # Each label sits at its pixel: columns below the image, rows to its left.
+    assert [t.get_position()[0] for t in ax.texts if t.get_gid() == "column-label"] == [0, 1, 2, 3, 4]
+    assert [t.get_position()[1] for t in ax.texts if t.get_gid() == "row-label"] == [0, 1, 2]
+    # Matplotlib's own ticks are gone: they would draw a second set of marks and labels.
+    assert len(ax.get_xticks()) == len(ax.get_yticks()) == 0
+
+
+def test_tick_labels_are_outside_the_image_and_not_clipped():
+    ax = plot_grid(new_axes(), np.zeros((3, 5)))
+    ax.figure.canvas.draw()
+    image_box = ax.get_window_extent()
+    for label in ax.texts:
+        if label.get_gid() == "column-label":
+            assert label.get_window_extent().y1 < image_box.y0
+        elif label.get_gid() == "row-label":
+            assert label.get_window_extent().x1 < image_box.x0
+    assert all(not t.get_clip_on() for t in ax.texts if t.get_gid() != "pixel-value")
 
 
 def test_white_grid_lines_on_pixel_borders_and_no_minor_tick_marks():
     ax = plot_grid(new_axes(), np.zeros((3, 5)))
-    np.testing.assert_allclose(ax.get_xticks(minor=True), [-0.5, 0.5, 1.5, 2.5, 3.5, 4.5])
-    np.testing.assert_allclose(ax.get_yticks(minor=True), [-0.5, 0.5, 1.5, 2.5])
-    minor_lines = [tick.gridline for tick in ax.xaxis.get_minor_ticks()]
-    assert all(line.get_visible() for line in minor_lines)
-    assert all(matplotlib.colors.to_hex(line.get_color()) == "#ffffff" for line in minor_lines)
-    assert not any(tick.gridline.get_visible() for tick in ax.xaxis.get_major_ticks())
-    assert all(tick.tick1line.get_markersize() == 0 for tick in ax.xaxis.get_minor_ticks())
+    (borders,) = [c for c in ax.collections if c.get_gid() == "pixel-borders"]
+    segments = [np.asarray(segment) for segment in borders.get_segments()]
+    vertical = sorted(s[0, 0] for s in segments if s[0, 0] == s[1, 0])
+    horizontal = sorted(s[0, 1] for s in segments if s[0, 1] == s[1, 1])
+    np.testing.assert_allclose(vertical, [-0.5, 0.5, 1.5, 2.5, 3.5, 4.5])
+    np.testing.assert_allclose(horizontal, [-0.5, 0.5, 1.5, 2.5])
+    # Each line spans the whole image, from edge to edge.
+    for s in segments:
+        along = 1 if s[0, 0] == s[1, 0] else 0
+        assert sorted(s[:, along]) == ([-0.5, 2.5] if along == 1 else [-0.5, 4.5])
+    assert all(matplotlib.colors.to_hex(colour) == "#ffffff" for colour in borders.get_colors())
+    assert len(ax.get_xticks(minor=True)) == len(ax.get_yticks(minor=True)) == 0
+    # The borders do not move the axes' limits: the image fills the axes exactly.
+    assert ax.get_xlim() == (-0.5, 4.5) and ax.get_ylim() == (2.5, -0.5)
 
 
 def test_integer_values_written_in_every_cell():
     ax = plot_grid(new_axes(), X)
     assert texts(ax) == ["1", "2", "3", "4"]
-    positions = [t.get_position() for t in ax.texts]
+    positions = [t.get_position() for t in values(ax)]
     assert positions == [(0, 0), (1, 0), (0, 1), (1, 1)]
 
 
 def test_fractional_values_use_short_decimals():
     ax = plot_grid(new_axes(), BILINEAR)
     assert texts(ax)[:4] == ["1", "1.25", "1.75", "2"]
-    assert len(ax.texts) == 16
+    assert len(values(ax)) == 16
 
 
 def test_custom_format_spec_template_and_callable():
@@ -73,20 +102,21 @@ def test_custom_format_spec_template_and_callable():
 
 
 def test_annotate_false_writes_nothing():
-    assert len(plot_grid(new_axes(), X, annotate=False).texts) == 0
+    assert len(values(plot_grid(new_axes(), X, annotate=False))) == 0
 
 
 def test_values_skipped_when_cells_are_too_small():
     ax = plot_grid(new_axes((3, 3)), np.arange(100 * 100).reshape(100, 100))
-    assert len(ax.texts) == 0
-    labels = tick_labels(ax.xaxis)
-    assert len(labels) == 100 and labels[0] == "1"
-    assert sum(1 for label in labels if label) < 100  # thinned out, not overlapping
+    assert len(values(ax)) == 0
+    assert tick_marks(ax) == (list(range(100)), list(range(100)))
+    labels = texts(ax, "column-label")
+    assert labels[0] == "1" and len(labels) < 100  # thinned out, not overlapping
+    assert labels == [str(i + 1) for i in range(0, 100, int(labels[1]) - 1)]
 
 
 def test_text_colour_contrasts_with_cell_colour():
     ax = plot_grid(new_axes(), X, cmap="gray")
-    colours = [matplotlib.colors.to_hex(t.get_color()) for t in ax.texts]
+    colours = [matplotlib.colors.to_hex(t.get_color()) for t in values(ax)]
     # gray: 1 (the minimum) is black, 4 (the maximum) is white.
     assert colours[0] == "#ffffff"
     assert colours[-1] == "#000000"
@@ -213,3 +243,27 @@ def test_negative_zero_written_without_sign():
     assert texts(ax) == ["0.0", "-0.4", "0.0"]
     ax = plot_grid(new_axes(), np.array([[-0.001, 1.5]]))
     assert texts(ax) == ["0", "1.5"]
+
+
+@pytest.mark.parametrize("backend, stale_after_plotting", [
+    ("module://matplotlib_inline.backend_inline", False),
+    ("agg", True),
+])
+def test_only_the_inline_backend_is_spared_the_extra_draw(monkeypatch, backend, stale_after_plotting):
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: backend)
+    fig, axes = plot_grids([X, np.zeros((4, 4))], ["in", "out"], colorbar=True, suptitle="s")
+    assert fig.stale is stale_after_plotting
+    fig_volume, _ = plot_volume(np.zeros((2, 2, 2)))
+    assert fig_volume.stale is stale_after_plotting
+    # A change made after plotting still gets drawn.
+    axes[0].set_title("changed")
+    assert fig.stale
+
+
+def test_pixel_numbers_can_be_left_to_the_caller():
+    ax = plot_grid(new_axes(), np.zeros((3, 5)), ticks=False)
+    assert texts(ax, "column-label") == texts(ax, "row-label") == []
+    assert not [line for line in ax.lines if line.get_gid() == "tick-marks"]
+    assert [c.get_gid() for c in ax.collections] == ["pixel-borders"]
+    ax.set_xticks([1, 3], ["a", "b"])  # the caller's own ticks are the only ones
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["a", "b"]
