@@ -4,7 +4,8 @@ Used by the chapters on checkerboard artifacts and on choosing an upsampling met
 
 - :func:`overlap_counts` counts how many kernel footprints of a transposed
   convolution land on each output pixel; uneven counts are what draws a
-  checkerboard into the output.
+  checkerboard into the output.  :func:`overlap_count_mosaic` tiles the maps of
+  several kernel sizes and strides into one array, to draw them as one grid.
 - :func:`checkerboard_energy` measures how much of an image's variation sits at the
   highest spatial frequency (a pattern that flips sign from one pixel to the next).
 - :func:`depth_to_space` is the pixel shuffle of sub-pixel convolution, and
@@ -24,6 +25,7 @@ import numpy as np
 __all__ = [
     "overlap_counts_1d",
     "overlap_counts",
+    "overlap_count_mosaic",
     "checkerboard_energy",
     "power_spectrum",
     "depth_to_space",
@@ -60,6 +62,36 @@ def overlap_counts(kernel_size: int, stride: int, input_size: int) -> np.ndarray
     """
     counts = overlap_counts_1d(kernel_size, stride, input_size)
     return np.outer(counts, counts)
+
+
+def overlap_count_mosaic(kernel_sizes, strides, input_size: int, gap: int = 1):
+    """The overlap-count maps of every (stride, kernel size) pair, tiled into one array.
+
+    Row block ``i`` holds the maps of ``strides[i]``, column block ``j`` those of
+    ``kernel_sizes[j]``.  Each block is as tall as the tallest map of its row and as wide
+    as the widest of its column, each map sits in the middle of its block, blocks are
+    ``gap`` cells apart, and every cell outside a map is NaN (drawn blank).  One grid
+    plot of the mosaic draws much faster than a panel per map.
+
+    Returns ``(mosaic, row_centres, column_centres)``: the centres, in cells, of the
+    row blocks and of the column blocks, where tick labels naming them belong.
+    """
+    kernel_sizes, strides = list(kernel_sizes), list(strides)
+    maps = {(s, k): overlap_counts(k, s, input_size) for s in strides for k in kernel_sizes}
+    heights = [max(maps[s, k].shape[0] for k in kernel_sizes) for s in strides]
+    widths = [max(maps[s, k].shape[1] for s in strides) for k in kernel_sizes]
+    tops = np.cumsum([0] + [h + gap for h in heights])
+    lefts = np.cumsum([0] + [w + gap for w in widths])
+    mosaic = np.full((tops[-1] - gap, lefts[-1] - gap), np.nan)
+    for row, s in enumerate(strides):
+        for column, k in enumerate(kernel_sizes):
+            counts = maps[s, k]
+            top = tops[row] + (heights[row] - counts.shape[0]) // 2
+            left = lefts[column] + (widths[column] - counts.shape[1]) // 2
+            mosaic[top : top + counts.shape[0], left : left + counts.shape[1]] = counts
+    row_centres = tops[:-1] + (np.array(heights) - 1) / 2
+    column_centres = lefts[:-1] + (np.array(widths) - 1) / 2
+    return mosaic, row_centres, column_centres
 
 
 def _as_image_batch(images) -> np.ndarray:

@@ -88,6 +88,9 @@ def test_checkerboard_during_training(built_book):
     assert energy_t[0] > 0.5 and energy_t[0] > 3 * energy_r[0]
     # "after 20 steps its share is still more than ten times the resize model's"
     assert energy_t[2] > 10 * energy_r[2]
+    # The printed ratios, unrounded by the table, say the same.
+    assert numbers_in(line_starting(built_book, CHECKERBOARD, "ratio transposed / resize at init"))[-1] > 3
+    assert numbers_in(line_starting(built_book, CHECKERBOARD, "ratio transposed / resize after 20"))[-1] > 10
     # "Training removes most of it" and "both end up near the level of the targets"
     assert energy_t[-1] < energy_t[0] / 100
     assert max(energy_t[-1], energy_r[-1]) < 2 * target

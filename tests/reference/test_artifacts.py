@@ -63,6 +63,31 @@ def test_overlap_counts_reject_non_positive_sizes():
         artifacts.overlap_counts_1d(0, 2, 3)
 
 
+def test_overlap_count_mosaic_holds_each_map_once_around_its_tick_centre():
+    kernel_sizes, strides = [2, 3, 4, 5], [1, 2, 3]
+    mosaic, row_centres, column_centres = artifacts.overlap_count_mosaic(kernel_sizes, strides, 3)
+    # The chapter's table: rows of heights 7, 9, 11 and columns of widths 9, 9, 10, 11, one cell apart.
+    assert mosaic.shape == (7 + 9 + 11 + 2, 9 + 9 + 10 + 11 + 3)
+    np.testing.assert_allclose(row_centres, [3, 12, 23])
+    np.testing.assert_allclose(column_centres, [4, 14, 24.5, 36])
+    covered = np.zeros(mosaic.shape, dtype=bool)
+    for s, row_centre in zip(strides, row_centres):
+        for k, column_centre in zip(kernel_sizes, column_centres):
+            counts = artifacts.overlap_counts(k, s, 3)
+            # Each map sits in the middle of its block: at most half a cell off the tick.
+            top = int(np.floor(row_centre - (counts.shape[0] - 1) / 2))
+            left = int(np.floor(column_centre - (counts.shape[1] - 1) / 2))
+            np.testing.assert_array_equal(mosaic[top : top + counts.shape[0], left : left + counts.shape[1]], counts)
+            covered[top : top + counts.shape[0], left : left + counts.shape[1]] = True
+    assert np.isnan(mosaic[~covered]).all() and not np.isnan(mosaic[covered]).any()
+
+
+def test_overlap_count_mosaic_of_one_map_is_that_map():
+    mosaic, rows, columns = artifacts.overlap_count_mosaic([3], [2], input_size=4, gap=5)
+    np.testing.assert_array_equal(mosaic, artifacts.overlap_counts(3, 2, 4))
+    np.testing.assert_allclose([rows[0], columns[0]], [4, 4])
+
+
 # --- checkerboard energy and power spectrum -------------------------------------------------
 
 def test_checkerboard_energy_of_simple_patterns():
