@@ -33,7 +33,5 @@ def setup_keras(seed: int = 0):
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="keras")
     warnings.filterwarnings("ignore", module="tensorflow")
-    # Progress bars of fit/predict would land in the book's HTML.
-    keras.utils.disable_interactive_logging()
     keras.utils.set_random_seed(seed)
     return keras
