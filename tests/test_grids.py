@@ -267,3 +267,12 @@ def test_pixel_numbers_can_be_left_to_the_caller():
     assert [c.get_gid() for c in ax.collections] == ["pixel-borders"]
     ax.set_xticks([1, 3], ["a", "b"])  # the caller's own ticks are the only ones
     assert [label.get_text() for label in ax.get_xticklabels()] == ["a", "b"]
+
+
+def test_blank_zeros_writes_only_the_non_zero_values():
+    sparse = np.array([[0, 2, 0], [0.0, 0, -1]])
+    ax = plot_grid(new_axes(), sparse, blank_zeros=True)
+    assert texts(ax) == ["2", "-1"]
+    assert [t.get_position() for t in values(ax)] == [(1, 0), (2, 1)]
+    # Without it every cell is written, zeros included.
+    assert len(texts(plot_grid(new_axes(), sparse))) == 6
