@@ -198,10 +198,13 @@ def test_choosing_table_supports_the_reading_of_results(built_book):
     error = {m: r[1] for m, r in rows.items()}
     untrained = {m: r[2] for m, r in rows.items()}
     trained = {m: r[3] for m, r in rows.items()}
+    milliseconds = {m: r[4] for m, r in rows.items()}
     data_energy = numbers_in(line_starting(built_book, CHOOSING, "checkerboard energy of the test digits"))[-1]
 
     assert parameters["pixel shuffle"] == 15_417
     assert {p for m, p in parameters.items() if m != "pixel shuffle"} == {4_953}
+    # Every method has its own measured time (rounded to whole milliseconds).
+    assert all(ms >= 1 for ms in milliseconds.values()), milliseconds
     # Unpooling wins on error; pixel shuffle is best of the rest.
     assert min(error, key=error.get) == "max unpooling + conv"
     assert min((m for m in error if m != "max unpooling + conv"), key=error.get) == "pixel shuffle"
@@ -229,7 +232,8 @@ def test_choosing_summary_lines(built_book):
     assert line_starting(built_book, CHOOSING, "highest checkerboard energy before training:").endswith(
         "transposed conv, pixel shuffle"
     )
-    assert re.fullmatch(r"trained 5 autoencoders in \d+ s", line_starting(built_book, CHOOSING, "trained 5"))
+    assert re.fullmatch(r"trained 5 autoencoders side by side in \d+\.\d s",
+                        line_starting(built_book, CHOOSING, "trained 5"))
 
 
 # --- Keras 2 -> Keras 3 -----------------------------------------------------------------------
