@@ -151,9 +151,9 @@ def train_together(model, train, *, epochs: int, batch_size: int, learning_rate:
     The loss is the sum of the branches' mean squared errors.  A branch's weights only
     affect its own term, so the gradient with respect to them is that branch's own
     gradient, and Lion updates every weight from its own gradient alone: each branch is
-    updated exactly as if it were trained alone, on the same batches.  The batches are a seeded shuffle of
-    ``train`` per epoch, all of ``batch_size`` images (the few left over in an epoch are
-    skipped), so the compiled step is traced once.
+    updated exactly as if it were trained alone, on the same batches.  The batches are a
+    seeded shuffle of ``train`` per epoch, all of ``batch_size`` images (the few left over
+    in an epoch are skipped), so the compiled step is traced once.
     """
     import keras
     import tensorflow as tf

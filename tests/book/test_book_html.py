@@ -86,6 +86,13 @@ def test_no_error_output_except_deliberate_ones(built_book, name):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
+def test_chapters_refer_to_each_other_by_link_not_by_number(built_book, name):
+    # Numbers shift whenever a chapter is added; a {doc} link follows the chapter.
+    mentions = re.findall(r"\b[Cc]hapters? \d+", built_book.chapter_text(name))
+    assert not mentions, f"{name}: {mentions}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_no_stderr_start_up_lines_or_progress_bars(built_book, name):
     article = built_book.article(name)
     assert not article.select("div.output.stderr"), f"{name}: a stderr output reached the HTML"
