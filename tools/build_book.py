@@ -6,8 +6,8 @@
 Jupyter Book 1 executes notebooks one after the other inside Sphinx. A cold build is then
 dominated by TensorFlow start-ups in sequence, one per chapter, while the second core idles.
 So this tool first executes every chapter listed in ``_toc.yml`` in parallel (jupyter-cache's
-``local-parallel`` executor, scheduled chapter by chapter on one process more than there are
-cores: ``BOOK_WORKERS`` overrides the number), into the very cache folder Jupyter Book reads
+``local-parallel`` executor, scheduled as ``tools/parallel_execution.py`` explains), into the
+very cache folder Jupyter Book reads
 (``<output>/_build/.jupyter_cache``, because ``_config.yml`` sets ``execute.cache: ""``).
 Unchanged chapters are already cached and are not executed again. The Sphinx build that
 follows finds every chapter in the cache and executes nothing; the tool checks that.
@@ -22,7 +22,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -126,47 +125,6 @@ def _fingerprint(paths: list[Path]) -> dict[str, str]:
     return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
 
 
-def parallel_workers() -> int:
-    """One kernel more than there are cores (see ``_balanced_executor``)."""
-    return int(os.environ.get("BOOK_WORKERS", (os.cpu_count() or 1) + 1))
-
-
-def _balanced_executor():
-    """jupyter-cache's ``local-parallel`` executor, scheduled for many short chapters.
-
-    The stock executor maps the chapters onto one process per core in chunks of two, so
-    near the end one core can sit idle while the other still has two chapters to run.
-    Here each chapter is its own task, handed to the next free process, and there is one
-    process more than there are cores: part of a chapter's time is spent waiting (kernel
-    start-up and shutdown), which the extra kernel fills.
-    """
-    import multiprocessing
-
-    from jupyter_cache.executors.base import ExecutorRunResult
-    from jupyter_cache.executors.basic import (
-        ExecutionWorkerLocalMProc,
-        JupyterExecutorLocalMproc,
-        ProcessData,
-    )
-
-    class BalancedExecutor(JupyterExecutorLocalMproc):
-        def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30,
-                          allow_errors=False, force=False) -> ExecutorRunResult:
-            records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True, force=force)
-            tasks = [ProcessData(r.pk, r.uri, self.cache, timeout, allow_errors) for r in records]
-            if not tasks:
-                return ExecutorRunResult()
-            with multiprocessing.Pool(min(parallel_workers(), len(tasks))) as pool:
-                results = list(pool.imap_unordered(ExecutionWorkerLocalMProc(), tasks, chunksize=1))
-            return ExecutorRunResult(
-                succeeded=[uri for status, uri in results if status == 0],
-                excepted=[uri for status, uri in results if status == 1],
-                errored=[uri for status, uri in results if status == 2],
-            )
-
-    return BalancedExecutor
-
-
 def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
     """Execute the chapters that have no up-to-date cache entry, in parallel.
 
@@ -197,7 +155,9 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
         cache.add_nb_to_project(uri, read_data=MYST_READER)
 
     logger = logging.getLogger("tools.build_book")
-    executor = _balanced_executor()(cache=cache, logger=logger)
+    from tools.parallel_execution import BalancedExecutor
+
+    executor = BalancedExecutor(cache=cache, logger=logger)
     result = executor.run_and_cache(
         timeout=settings.get("timeout", 300), allow_errors=settings.get("allow_errors", False)
     )
