@@ -26,12 +26,17 @@ def new_axes(size=(4, 4)):
     return ax
 
 
+def labelled(ax, gid):
+    """The texts of one kind: "pixel-value", "column-label" or "row-label"."""
+    return [t for t in ax.texts if t.get_gid() == gid]
+
+
 def texts(ax, gid="pixel-value"):
-    return [t.get_text() for t in ax.texts if t.get_gid() == gid]
+    return [t.get_text() for t in labelled(ax, gid)]
 
 
 def values(ax):
-    return [t for t in ax.texts if t.get_gid() == "pixel-value"]
+    return labelled(ax, "pixel-value")
 
 
 def tick_marks(ax):
@@ -46,8 +51,8 @@ def test_a_tick_per_pixel_labelled_from_one():
     assert texts(ax, "column-label") == ["1", "2", "3", "4", "5"]
     assert texts(ax, "row-label") == ["1", "2", "3"]
     # Each label sits at its pixel: columns below the image, rows to its left.
-    assert [t.get_position()[0] for t in ax.texts if t.get_gid() == "column-label"] == [0, 1, 2, 3, 4]
-    assert [t.get_position()[1] for t in ax.texts if t.get_gid() == "row-label"] == [0, 1, 2]
+    assert [t.get_position()[0] for t in labelled(ax, "column-label")] == [0, 1, 2, 3, 4]
+    assert [t.get_position()[1] for t in labelled(ax, "row-label")] == [0, 1, 2]
     # Matplotlib's own ticks are gone: they would draw a second set of marks and labels.
     assert len(ax.get_xticks()) == len(ax.get_yticks()) == 0
 

@@ -170,9 +170,8 @@ def train_together(model, train, *, epochs: int, batch_size: int, learning_rate:
     def step(images):
         with tf.GradientTape() as tape:
             outputs = model(images, training=True)
-            loss = keras.ops.sum(
-                keras.ops.stack([keras.ops.mean(keras.ops.square(out - images)) for out in outputs.values()])
-            )
+            errors = [keras.ops.mean(keras.ops.square(out - images)) for out in outputs.values()]
+            loss = keras.ops.sum(keras.ops.stack(errors))
         optimizer.apply(tape.gradient(loss, weights), weights)
 
     rng = np.random.default_rng(seed)

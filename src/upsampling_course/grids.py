@@ -141,7 +141,7 @@ _TICK_LENGTH = 3.5
 _TICK_PAD = 3.5
 
 
-def _set_pixel_ticks(ax: Axes, rows: int, cols: int, ticks: bool = True) -> None:
+def _draw_pixel_axes(ax: Axes, rows: int, cols: int, ticks: bool = True) -> None:
     """A tick mark under each column and left of each row, labelled 1..n (unless not
     ``ticks``), and white lines on the pixel borders.
 
@@ -216,7 +216,7 @@ def plot_grid(
     values = as_image(image)
     rows, cols = values.shape
     picture = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    _set_pixel_ticks(ax, rows, cols, ticks)
+    _draw_pixel_axes(ax, rows, cols, ticks)
     if title is not None:
         # A fixed y (the default place) stops matplotlib re-measuring every tick label to
         # position the title at each draw; the ticks are below the image, not above.
