@@ -9,7 +9,7 @@ LINT_PATHS = autograder src/upsampling_course/checks.py benchmarks tests/autogra
 	tools/book_html.py tools/parallel_execution.py
 
 # The markers that `test-fast` leaves out (pyproject.toml lists them).
-SLOW_MARKERS = book or browser or grading or kernels
+SLOW_MARKERS = book or browser or grading or kernels or training
 
 .PHONY: book test test-fast lint book-sequential clean-book
 

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from .course import Course
@@ -136,10 +137,7 @@ def cmd_mark(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--course",
@@ -159,107 +157,112 @@ def build_parser() -> argparse.ArgumentParser:
         help="gradebook database URL (default: SQLite in the course folder; "
         "postgresql://... for several graders at once)",
     )
+    return common
+
+
+#: name -> (the command, one line of help, its description).
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
+    "release": (
+        cmd_release,
+        "generate the student version and the answer key",
+        "Generate the student version of each assignment (no solutions, no hidden "
+        "tests) and its secret answer key.",
+    ),
+    "collect": (
+        cmd_collect,
+        "bring submissions into the course",
+        "Copy submissions from a folder or an LMS bulk-download zip into "
+        "<course>/submitted, reporting every file it could not place.",
+    ),
+    "grade": (
+        cmd_grade,
+        "autograde submissions",
+        "Run every submission in its own sandboxed process and score it against the "
+        "answer key. Prints each student's status.",
+    ),
+    "feedback": (
+        cmd_feedback,
+        "write feedback pages",
+        "Write one HTML page per student with scores and the visible tests' results "
+        "(never a hidden test's code or inputs).",
+    ),
+    "export": (
+        cmd_export,
+        "export marks and a summary",
+        "Write a CSV of marks (with each submission's status) and an HTML summary per "
+        "assignment (pass rate per question, score histogram).",
+    ),
+    "mark": (cmd_mark, "set a manual score", "Set the score of a manually graded answer."),
+}
+
+
+def _add_options(name: str, p: argparse.ArgumentParser) -> None:
+    """Each command's own arguments."""
+    sandbox = "fail rather than run without bubblewrap"
+    if name == "release":
+        p.add_argument("assignments", nargs="*", help="assignment names (default: all exercises)")
+        p.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="seed of the hidden inputs (default: a fresh random secret)",
+        )
+        p.add_argument("--require-sandbox", action="store_true", help=sandbox)
+    elif name == "collect":
+        p.add_argument("assignment")
+        p.add_argument("source", help="a folder (one subfolder per student) or a .zip")
+    elif name == "grade":
+        p.add_argument("assignment")
+        p.add_argument(
+            "--student",
+            dest="students",
+            action="append",
+            help="grade only this student (repeatable)",
+        )
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="submissions graded at once (default: the number of cores)",
+        )
+        p.add_argument(
+            "--timeout",
+            type=float,
+            default=120.0,
+            help="wall-clock seconds a notebook may run (default 120)",
+        )
+        p.add_argument(
+            "--memory-mb",
+            type=int,
+            default=6144,
+            help="address-space limit of a submission's process in MB (default 6144)",
+        )
+        p.add_argument("--require-sandbox", action="store_true", help=sandbox)
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    elif name == "feedback":
+        p.add_argument("assignment")
+        p.add_argument("--student", dest="students", action="append")
+    elif name == "export":
+        p.add_argument("assignments", nargs="*")
+        p.add_argument("--output", help="CSV path (default: <course>/autograder/reports/marks.csv)")
+    elif name == "mark":
+        p.add_argument("assignment")
+        p.add_argument("student")
+        p.add_argument("grade_id")
+        p.add_argument("score", type=float)
+        p.add_argument("--notebook", help="notebook name (default: the assignment name)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    common = _common_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser(
-        "release",
-        parents=[common],
-        help="generate the student version and the answer key",
-        description="Generate the student version of each "
-        "assignment (no solutions, no hidden tests) and its secret answer key.",
-    )
-    p.add_argument("assignments", nargs="*", help="assignment names (default: all exercises)")
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help="seed of the hidden inputs (default: a fresh random secret)",
-    )
-    p.add_argument(
-        "--require-sandbox", action="store_true", help="fail rather than run without bubblewrap"
-    )
-    p.set_defaults(func=cmd_release)
-
-    p = sub.add_parser(
-        "collect",
-        parents=[common],
-        help="bring submissions into the course",
-        description="Copy submissions from a folder or an LMS bulk-download zip "
-        "into <course>/submitted, reporting every file it could not place.",
-    )
-    p.add_argument("assignment")
-    p.add_argument("source", help="a folder (one subfolder per student) or a .zip")
-    p.set_defaults(func=cmd_collect)
-
-    p = sub.add_parser(
-        "grade",
-        parents=[common],
-        help="autograde submissions",
-        description="Run every submission in its own sandboxed process and score "
-        "it against the answer key. Prints each student's status.",
-    )
-    p.add_argument("assignment")
-    p.add_argument(
-        "--student", dest="students", action="append", help="grade only this student (repeatable)"
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="submissions graded at once (default: the number of cores)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=120.0,
-        help="wall-clock seconds a notebook may run (default 120)",
-    )
-    p.add_argument(
-        "--memory-mb",
-        type=int,
-        default=6144,
-        help="address-space limit of a submission's process in MB (default 6144)",
-    )
-    p.add_argument(
-        "--require-sandbox", action="store_true", help="fail rather than grade without bubblewrap"
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_grade)
-
-    p = sub.add_parser(
-        "feedback",
-        parents=[common],
-        help="write feedback pages",
-        description="Write one HTML page per student with scores and the visible "
-        "tests' results (never a hidden test's code or inputs).",
-    )
-    p.add_argument("assignment")
-    p.add_argument("--student", dest="students", action="append")
-    p.set_defaults(func=cmd_feedback)
-
-    p = sub.add_parser(
-        "export",
-        parents=[common],
-        help="export marks and a summary",
-        description="Write a CSV of marks (with each submission's status) and an "
-        "HTML summary per assignment (pass rate per question, score histogram).",
-    )
-    p.add_argument("assignments", nargs="*")
-    p.add_argument("--output", help="CSV path (default: <course>/autograder/reports/marks.csv)")
-    p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser(
-        "mark",
-        parents=[common],
-        help="set a manual score",
-        description="Set the score of a manually graded answer.",
-    )
-    p.add_argument("assignment")
-    p.add_argument("student")
-    p.add_argument("grade_id")
-    p.add_argument("score", type=float)
-    p.add_argument("--notebook", help="notebook name (default: the assignment name)")
-    p.set_defaults(func=cmd_mark)
+    for name, (func, summary, description) in COMMANDS.items():
+        p = sub.add_parser(name, parents=[common], help=summary, description=description)
+        _add_options(name, p)
+        p.set_defaults(func=func)
     return parser
 
 

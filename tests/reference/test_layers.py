@@ -96,6 +96,7 @@ def test_gradient_flows_to_the_switches_only(tf, layers, rank):
     np.testing.assert_allclose(gradient, weights * at_switches)
 
 
+@pytest.mark.training
 def test_model_trains_with_fit(keras, layers):
     keras.utils.set_random_seed(0)
     inputs = keras.Input(shape=(4, 4, 4, 1))
