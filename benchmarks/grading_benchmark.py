@@ -2,7 +2,7 @@
 
 Run on demand (it is not a test)::
 
-    python benchmarks/grading_benchmark.py [--students N] [--assignment A] [--workers W]
+    python -m benchmarks.grading_benchmark [--students N] [--assignment A] [--workers W]
 
 It releases an assignment into a temporary course (fixed seed), makes N simulated submissions
 (mostly correct or partly correct, some with wrong answers, some blank, a few broken files and

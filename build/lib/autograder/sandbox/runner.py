@@ -1,0 +1,93 @@
+"""Runs one notebook's cells inside a submission's own process.
+
+Everything here runs after student code may have changed anything in this process, so nothing
+it writes is trusted: it is a best-effort log of what happened (cell starts and ends, errors,
+output, checked values) that the grader parses strictly and compares, outside the sandbox, with
+the instructor's values. Forging this log earns nothing that the right answer would not.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from typing import Any
+
+from ..protocol import Event, event_line, value_line
+
+
+class CappedText(io.TextIOBase):
+    """A stdout that keeps the first ``cap`` characters of a cell's output and drops the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: Any) -> int:
+        text = str(text)
+        room = self.cap - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += f"\n[... {self.dropped} more characters of output not kept]"
+        self.parts, self.size, self.dropped = [], 0, 0
+        return text
+
+
+def run_notebook(job: dict[str, Any]) -> None:
+    """Run the job's cells in one IPython shell, writing the log (``autograder.protocol``)."""
+    import sys
+
+    records_fd = os.open(
+        os.path.join(job["dir"], "records.jsonl"),
+        os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC,
+        0o600,
+    )
+
+    def emit(line: str) -> None:
+        os.write(records_fd, line.encode("utf-8"))
+
+    cells_path = os.path.join(job["dir"], "cells.json")
+    with open(cells_path, encoding="utf-8") as f:
+        cells = json.load(f)["cells"]
+    os.unlink(cells_path)  # the hidden tests' code is not left lying about for the notebook
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import upsampling_course.checks as checks
+
+    capture = CappedText(job["limits"]["output_chars"])
+    sys.stdout = sys.stderr = capture
+    shell = InteractiveShell.instance(colors="nocolor", ipython_dir=os.environ["TMPDIR"])
+    current: dict[str, int | None] = {"index": None}
+
+    def report(reported: dict[str, Any]) -> None:
+        try:
+            emit(value_line(current["index"], reported))
+        except (TypeError, ValueError):
+            name = reported.get("name") if isinstance(reported, dict) else None
+            emit(event_line(Event.VALUE_ERROR, i=current["index"], name=str(name)))
+
+    checks.reporter = report
+    emit(event_line(Event.BEGIN, pid=os.getpid()))
+    for cell in cells:
+        current["index"] = cell["index"]
+        emit(event_line(Event.START, i=cell["index"]))
+        result = shell.run_cell(cell["source"], store_history=True, silent=False)
+        error = result.error_before_exec or result.error_in_exec
+        end: dict[str, Any] = {"i": cell["index"], "ok": error is None, "out": capture.take()}
+        if error is not None:
+            end |= {"ename": type(error).__name__, "evalue": str(error)[:2000]}
+        emit(event_line(Event.END, **end))
+    emit(event_line(Event.DONE))

@@ -1,0 +1,249 @@
+"""A pristine worker that forks one fresh process per submission.
+
+Started once per core (inside bubblewrap where available), it pays TensorFlow's import once and
+then never runs student code itself: each job is run by a child forked from it, so every
+submission starts from the same untouched state and no submission sees another's process.
+
+Protocol, one JSON object per line: the grader sends ``{"job": ..., "dir": ..., "uid": ...,
+"env": {...}, "limits": {...}}`` on stdin and reads ``{"job": ..., "exit": ..., ...}`` on the
+worker's original stdout. All the child produces (values, cell results, output) goes to files
+in the job folder, which the grader reads and checks as untrusted data.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+CLONE_NEWNET = 0x40000000
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def preload() -> None:
+    """Import what notebooks use, so children start warm. Runs no TensorFlow op (no threads)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ["MPLBACKEND"] = "Agg"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import IPython.core.interactiveshell  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+    import numpy  # noqa: F401
+
+    import upsampling_course
+
+    upsampling_course.setup_keras(0)
+    import autograder.sandbox.runner  # noqa: F401
+    import upsampling_course.checks  # noqa: F401
+
+
+def main() -> None:
+    control_out = os.fdopen(os.dup(1), "w", buffering=1)
+    # Nothing the worker or TensorFlow prints may get mixed into the protocol.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    preload()
+    _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a job come back to us
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no process of the same user may trace us
+    control_out.write(json.dumps({"ready": True, "pid": os.getpid(), "uid": os.getuid()}) + "\n")
+    for line in sys.stdin:
+        job = json.loads(line)
+        result = run_job(job, control_out.fileno())
+        control_out.write(json.dumps(result) + "\n")
+
+
+def run_job(job: dict, control_fd: int) -> dict:
+    started = time.monotonic()
+    limits = job["limits"]
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        try:
+            os.close(control_fd)
+            enter_child(job)
+            from autograder.sandbox.runner import run_notebook
+
+            run_notebook(job)
+            os._exit(0)
+        except BaseException:  # noqa: BLE001 - the child must never fall back into the loop
+            try:
+                import traceback
+
+                os.write(2, traceback.format_exc().encode(errors="replace"))
+            finally:
+                os._exit(70)
+    timed_out = False
+    deadline = started + limits["wall_seconds"]
+    status = None
+    usage = None
+    while True:
+        waited, status, usage = os.wait4(pid, os.WNOHANG)
+        if waited:
+            break
+        if time.monotonic() > deadline:
+            timed_out = True
+            os.kill(pid, signal.SIGKILL)  # SIGKILL: a notebook can ignore SIGINT and SIGTERM
+            _, status, usage = os.wait4(pid, 0)
+            break
+        time.sleep(0.02)
+    wall = time.monotonic() - started
+    clean = _kill_all(pid, job.get("uid"))
+    clean_private_tmp(job["dir"])
+    return {
+        "job": job["job"],
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "timed_out": timed_out,
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3) if usage else None,
+        "max_rss_kb": usage.ru_maxrss if usage else None,
+        "clean": clean,
+    }
+
+
+def enter_child(job: dict) -> None:
+    """Limits, privileges and file descriptors of a submission's process."""
+    os.setsid()
+    limits = job["limits"]
+    uid = job.get("uid")
+    if uid is not None and job.get("private_network"):
+        if _libc.unshare(CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
+    cpu = int(limits["cpu_seconds"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"],) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if uid is not None:
+        # Processes are counted per user, so the limit only binds once we are that user.
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"],) * 2)
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    os.chdir(job["dir"])
+    stdin = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(stdin, 0)
+    out = os.open(
+        os.path.join(job["dir"], "stdout.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+    )
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    for fd in (stdin, out):
+        os.close(fd)
+    os.environ.clear()
+    os.environ.update(job["env"])
+    os.environ.update(
+        {
+            "HOME": job["dir"],
+            "TMPDIR": os.path.join(job["dir"], "tmp"),
+            "MPLCONFIGDIR": os.path.join(job["dir"], "tmp"),
+        }
+    )
+    os.makedirs(os.environ["TMPDIR"], exist_ok=True)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _descendants_and_uid(root_pid: int, uid: int | None) -> list[int]:
+    """Processes started by the job: the child's group, our other children (orphans are
+    re-parented to us as subreaper), and in root mode everything the job's user runs."""
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            ppid = int(fields[1])
+            proc_uid = os.stat(f"/proc/{pid}").st_uid
+        except (OSError, IndexError, ValueError):
+            continue
+        if pid == root_pid or ppid == me or (uid is not None and proc_uid == uid):
+            found.append(pid)
+    return found
+
+
+def _kill_as(uid: int) -> None:
+    """SIGKILL every process ``uid`` runs: a helper running as that user sends ``kill(-1)``,
+    which a process bomb cannot outrun."""
+    killer = os.fork()
+    if killer == 0:
+        try:
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(killer, 0)
+
+
+def _reap() -> None:
+    """Reap whatever became ours (orphans come to us as subreaper)."""
+    while True:
+        try:
+            waited, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not waited:
+            return
+
+
+def _kill_all(root_pid: int, uid: int | None) -> bool:
+    """Kill and reap everything the job started; True once nothing of it is left."""
+    deadline = time.monotonic() + 30
+    while True:
+        if uid is not None:
+            _kill_as(uid)
+        try:
+            os.killpg(root_pid, signal.SIGKILL)
+        except OSError:
+            pass
+        for pid in _descendants_and_uid(root_pid, uid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        _reap()
+        if not _descendants_and_uid(root_pid, uid):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
+def clean_private_tmp(job_dir: str) -> None:
+    """Inside bubblewrap /tmp and /dev/shm are this worker's own: empty them after each job.
+    (The grader reads, then removes, the job folder itself.)"""
+    if job_dir != "/job":
+        return
+    for target in ("/tmp", "/dev/shm"):
+        try:
+            entries = os.listdir(target)
+        except OSError:
+            continue
+        for name in entries:
+            full = os.path.join(target, name)
+            try:
+                if os.path.isdir(full) and not os.path.islink(full):
+                    shutil.rmtree(full, ignore_errors=True)
+                else:
+                    os.unlink(full)
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    main()
