@@ -27,7 +27,9 @@ from ..untrusted import read_capped
 from .environment import job_environment
 from .isolation import Isolation
 
-READY_TIMEOUT = 180.0
+#: A worker imports TensorFlow before it is ready: seconds on a quiet machine, minutes on a
+#: machine loaded many times over (measured: 138 s at a load of 20 on 2 cores).
+READY_TIMEOUT = 600.0
 #: After the wall-clock limit, the zygote may need this long to kill what a job left running.
 CLEANUP_SECONDS = 120.0
 MAX_RECORDS_BYTES = 32 << 20
