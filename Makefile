@@ -1,7 +1,17 @@
-# The two commands of the README. PYTHON can point at a virtual environment's python.
+# The two commands of the README, and the checks they run. PYTHON can point at a virtual
+# environment's python.
 PYTHON ?= python3
 
-.PHONY: book test book-sequential clean-book
+# What ruff (lint and format) and mypy check, in CI and in the pre-commit hooks. The rest of the
+# repository joins once it passes (one list, here).
+LINT_PATHS = autograder src/upsampling_course/checks.py benchmarks tests/autograder \
+	tests/benchmarks tests/test_checks.py tests/conftest.py tests/hypothesis_profiles.py tools/__init__.py tools/toc.py \
+	tools/book_html.py tools/parallel_execution.py
+
+# The markers that `test-fast` leaves out (pyproject.toml lists them).
+SLOW_MARKERS = book or browser or grading or kernels or training
+
+.PHONY: book test test-fast lint book-sequential clean-book
 
 ## Install the pinned packages, then build the book: chapters executed in parallel into
 ## the jupyter-cache, then a strict Sphinx build (-W -n --keep-going). HTML: _build/html.
@@ -10,11 +20,24 @@ book:
 	npm ci --no-audit --no-fund  # MathJax shipped with the HTML (package.json)
 	$(PYTHON) -m tools.build_book
 
-## Install the test tools and run the whole test suite (it builds the book once, strictly).
+## Install the test tools, check the code (lint), then run the whole test suite (it builds the
+## book once, strictly), with hypothesis's full profile.
 test:
 	$(PYTHON) -m pip install -r requirements-test.txt
 	npm ci --no-audit --no-fund  # MathJax for the book, axe-core for the browser tests
+	$(MAKE) lint PYTHON=$(PYTHON)
 	$(PYTHON) -m pytest
+
+## The tests that need no book build, browser, sandbox or kernel, with hypothesis's reduced
+## profile: under a minute. No install step.
+test-fast:
+	$(PYTHON) -m pytest -m "not ($(SLOW_MARKERS))" --hypothesis-profile=fast -q
+
+## ruff (lint and format) and mypy on LINT_PATHS; settings in pyproject.toml.
+lint:
+	$(PYTHON) -m ruff check $(LINT_PATHS)
+	$(PYTHON) -m ruff format --check $(LINT_PATHS)
+	$(PYTHON) -m mypy $(LINT_PATHS)
 
 ## Jupyter Book's own sequential execution, for comparison (no install step).
 book-sequential:

@@ -1,4 +1,5 @@
-"""Put students' submissions into an nbgrader course: ``<course>/submitted/<student>/<assignment>/``.
+"""Put students' submissions into an nbgrader course:
+``<course>/submitted/<student>/<assignment>/``.
 
 Submissions come from a folder or from the zip an LMS gives for bulk download. Everything in
 them is untrusted: names may try to climb out of the target (``../``, absolute paths), entries
@@ -35,9 +36,11 @@ identical one is left as it is; an older one is replaced and the report says so;
 equally old one is kept and the incoming copy is not placed. Placed files keep the source's
 modification time, so collecting again gives the same answers.
 """
+
 from __future__ import annotations
 
 import filecmp
+import functools
 import json
 import os
 import re
@@ -46,19 +49,23 @@ import tempfile
 import time
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Callable, Iterable
+from typing import IO
+
+from .untrusted import open_no_follow
 
 __all__ = ["Limits", "Placed", "NotPlaced", "Missing", "CollectReport", "collect"]
 
-MB = 2 ** 20
+MB = 2**20
 
 
 @dataclass(frozen=True)
 class Limits:
     """What one collection accepts; anything beyond is refused with the reason."""
+
     #: Largest single file (bytes after unpacking).
     max_file_bytes: int = 100 * MB
     #: Largest total of everything unpacked from one source.
@@ -74,6 +81,7 @@ class Limits:
 @dataclass(frozen=True)
 class Placed:
     """A file written into (or found unchanged in) ``submitted``."""
+
     student: str
     source: str  # the name inside the zip or folder
     destination: Path
@@ -104,6 +112,7 @@ class Placed:
 @dataclass(frozen=True)
 class NotPlaced:
     """A file (or a whole source) left out, and why."""
+
     source: str
     reason: str
     student: str | None = None
@@ -116,6 +125,7 @@ class NotPlaced:
 @dataclass(frozen=True)
 class Missing:
     """An expected notebook that a student did not hand in."""
+
     student: str
     notebook: str
     found: tuple[str, ...] = ()
@@ -128,6 +138,7 @@ class Missing:
 @dataclass
 class CollectReport:
     """Everything :func:`collect` did, for the instructor to read (``str(report)``)."""
+
     source: str
     assignment: str
     placed: list[Placed] = field(default_factory=list)
@@ -145,12 +156,17 @@ class CollectReport:
         return not self.not_placed and not self.missing
 
     def text(self) -> str:
-        lines = [f"Collected {self.source} for assignment {self.assignment!r}: "
-                 f"{_count(len(self.students), 'student')}, "
-                 f"{_count(len(self.placed), 'file')} placed, {len(self.not_placed)} not placed, "
-                 f"{_count(len(self.missing), 'notebook')} missing."]
-        for title, items in (("Placed", self.placed), ("Not placed", self.not_placed),
-                             ("Missing notebooks", self.missing)):
+        lines = [
+            f"Collected {self.source} for assignment {self.assignment!r}: "
+            f"{_count(len(self.students), 'student')}, "
+            f"{_count(len(self.placed), 'file')} placed, {len(self.not_placed)} not placed, "
+            f"{_count(len(self.missing), 'notebook')} missing."
+        ]
+        for title, items in (
+            ("Placed", self.placed),
+            ("Not placed", self.not_placed),
+            ("Missing notebooks", self.missing),
+        ):
             if items:
                 lines.append(f"{title}:")
                 lines += [f"  {item.describe()}" for item in items]
@@ -226,16 +242,19 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Refused("the file name is not UTF-8 (an old Windows code page?); rename the file "
-                       "and zip it again") from None
+        raise _Refused(
+            "the file name is not UTF-8 (an old Windows code page?); rename the file "
+            "and zip it again"
+        ) from None
 
 
 def _mb(n: int) -> str:
     return f"{n / MB:.1f} MB"
 
 
-def _scan_zip(path: Path, limits: Limits, refuse: Callable[[str, str], None],
-              stack: list) -> list[_Entry]:
+def _scan_zip(
+    path: Path, limits: Limits, refuse: Callable[[str, str], None], stack: list
+) -> list[_Entry]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError, EOFError) as exc:
@@ -244,55 +263,77 @@ def _scan_zip(path: Path, limits: Limits, refuse: Callable[[str, str], None],
     stack.append(archive)
     infos = archive.infolist()
     if len(infos) > limits.max_files:
-        refuse(path.name, f"the archive holds {len(infos)} entries, more than the limit of "
-                          f"{limits.max_files}; nothing was extracted")
+        refuse(
+            path.name,
+            f"the archive holds {len(infos)} entries, more than the limit of "
+            f"{limits.max_files}; nothing was extracted",
+        )
         return []
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_total_bytes:
-        refuse(path.name, f"the archive would unpack to {_mb(declared)}, more than the limit of "
-                          f"{_mb(limits.max_total_bytes)} (a zip bomb?); nothing was extracted")
+        refuse(
+            path.name,
+            f"the archive would unpack to {_mb(declared)}, more than the limit of "
+            f"{_mb(limits.max_total_bytes)} (a zip bomb?); nothing was extracted",
+        )
         return []
     entries = []
     for info in infos:
-        shown = _show(info.orig_filename if info.flag_bits & 0x800 else
-                      info.orig_filename.encode("cp437").decode("utf-8", "backslashreplace"))
+        shown = _show(
+            info.orig_filename
+            if info.flag_bits & 0x800
+            else info.orig_filename.encode("cp437").decode("utf-8", "backslashreplace")
+        )
         try:
-            name = _zip_name(info)
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise _Refused("it is a symbolic link; links are never followed or created")
-            if info.is_dir() or stat.S_ISDIR(mode):
-                continue
-            # Many tools store permission bits only (no file type): that is a regular file.
-            if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
-                raise _Refused("it is a special file (device, pipe or socket), not a regular file")
-            parts = _safe_parts(name)
-            if info.flag_bits & 0x1:
-                raise _Refused("it is encrypted")
-            _check_size(info.file_size, limits)
-            if info.file_size > limits.ratio_floor_bytes and (
-                    info.compress_size == 0
-                    or info.file_size / info.compress_size > limits.max_ratio):
-                ratio = info.file_size / max(info.compress_size, 1)
-                raise _Refused(f"it is compressed {ratio:.0f} times (it would unpack to "
-                               f"{_mb(info.file_size)}), more than the limit of "
-                               f"{limits.max_ratio:.0f} times: a zip bomb?")
+            checked = _zip_entry(info, limits)
         except _Refused as why:
             refuse(shown, str(why))
             continue
+        if checked is None:  # a folder
+            continue
+        name, parts = checked
         try:
             mtime = time.mktime(info.date_time + (0, 0, -1))
         except (OverflowError, ValueError):
             mtime = 0.0
-        entries.append(_Entry(name, parts, info.file_size, mtime,
-                              lambda info=info: archive.open(info)))
+        entries.append(
+            _Entry(name, parts, info.file_size, mtime, functools.partial(archive.open, info))
+        )
     return entries
+
+
+def _zip_entry(info: zipfile.ZipInfo, limits: Limits) -> tuple[str, tuple[str, ...]] | None:
+    """The name and path parts of an archive's file, None for a folder, or :class:`_Refused`."""
+    name = _zip_name(info)
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise _Refused("it is a symbolic link; links are never followed or created")
+    if info.is_dir() or stat.S_ISDIR(mode):
+        return None
+    # Many tools store permission bits only (no file type): that is a regular file.
+    if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
+        raise _Refused("it is a special file (device, pipe or socket), not a regular file")
+    parts = _safe_parts(name)
+    if info.flag_bits & 0x1:
+        raise _Refused("it is encrypted")
+    _check_size(info.file_size, limits)
+    if info.file_size > limits.ratio_floor_bytes and (
+        info.compress_size == 0 or info.file_size / info.compress_size > limits.max_ratio
+    ):
+        ratio = info.file_size / max(info.compress_size, 1)
+        raise _Refused(
+            f"it is compressed {ratio:.0f} times (it would unpack to "
+            f"{_mb(info.file_size)}), more than the limit of "
+            f"{limits.max_ratio:.0f} times: a zip bomb?"
+        )
+    return name, parts
 
 
 def _check_size(size: int, limits: Limits) -> None:
     if size > limits.max_file_bytes:
-        raise _Refused(f"it is {_mb(size)}, more than the limit of {_mb(limits.max_file_bytes)} "
-                       "per file")
+        raise _Refused(
+            f"it is {_mb(size)}, more than the limit of {_mb(limits.max_file_bytes)} per file"
+        )
 
 
 def _scan_folder(root: Path, limits: Limits, refuse: Callable[[str, str], None]) -> list[_Entry]:
@@ -315,36 +356,50 @@ def _scan_folder(root: Path, limits: Limits, refuse: Callable[[str, str], None])
                     walk(Path(child.path), rel)
                     continue
                 if not child.is_file(follow_symlinks=False):
-                    raise _Refused("it is a special file (device, pipe or socket), "
-                                   "not a regular file")
+                    raise _Refused(
+                        "it is a special file (device, pipe or socket), not a regular file"
+                    )
                 if len(entries) >= limits.max_files:
-                    raise _Refused(f"the folder holds more than {limits.max_files} files; "
-                                   "the rest was not read")
+                    raise _Refused(
+                        f"the folder holds more than {limits.max_files} files; "
+                        "the rest was not read"
+                    )
                 info = child.stat(follow_symlinks=False)
                 _check_size(info.st_size, limits)
             except _Refused as why:
                 refuse(shown, str(why))
                 continue
-            entries.append(_Entry("/".join(rel), parts, info.st_size, info.st_mtime,
-                                  lambda p=child.path: _open_no_follow(p)))
+            entries.append(
+                _Entry(
+                    "/".join(rel),
+                    parts,
+                    info.st_size,
+                    info.st_mtime,
+                    functools.partial(open_no_follow, child.path),
+                )
+            )
 
     walk(root, ())
     return entries
 
 
-def _open_no_follow(path: str) -> IO[bytes]:
-    # O_NOFOLLOW: a file swapped for a link after the scan is not followed either.
-    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
-
-
 # --- matching files to students ------------------------------------------------------------
 
 _MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<kind>[a-z]+)_$")
-_CANVAS = re.compile(r"^(?P<late1>LATE_)?(?P<student>[A-Za-z0-9-]+)_(?P<late2>late_|LATE_)?"
-                     r"(?P<uid>\d+)_(?P<sid>\d+)_(?P<name>.+)$")
+_CANVAS = re.compile(
+    r"^(?P<late1>LATE_)?(?P<student>[A-Za-z0-9-]+)_(?P<late2>late_|LATE_)?"
+    r"(?P<uid>\d+)_(?P<sid>\d+)_(?P<name>.+)$"
+)
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
-_CLUTTER = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints",
-            "__pycache__", ".git"}
+_CLUTTER = {
+    "__MACOSX",
+    ".DS_Store",
+    "Thumbs.db",
+    "desktop.ini",
+    ".ipynb_checkpoints",
+    "__pycache__",
+    ".git",
+}
 _COPY_SUFFIX = re.compile(r"(?: ?\(\d+\)|-\d+)$")
 
 
@@ -361,8 +416,31 @@ class _Item:
     late: bool
 
 
-def _match(entries: list[_Entry], assignment: str,
-           refuse: Callable[[str, str, str | None], None]) -> list[_Item]:
+def _owner(
+    entry: _Entry, assignment: str, moodle_ids: dict[str, set[str]]
+) -> tuple[str, tuple[str, ...], bool] | None:
+    """(student, path inside the student's assignment folder, marked late) of an entry, by the
+    rules of the module's docstring; None when no rule applies."""
+    first = entry.parts[0]
+    moodle = _MOODLE.match(first) if len(entry.parts) > 1 else None
+    canvas = _CANVAS.match(first) if len(entry.parts) == 1 else None
+    if moodle:
+        slug = _slug(moodle["name"]) or "student"
+        unique = len(moodle_ids[_slug(moodle["name"])]) == 1 and slug != "student"
+        return (slug if unique else f"{slug}-{moodle['id']}"), entry.parts[1:], False
+    if canvas:
+        return canvas["student"], (canvas["name"],), bool(canvas["late1"] or canvas["late2"])
+    if len(entry.parts) > 1:
+        rel = entry.parts[1:]
+        if rel[0] == assignment and len(rel) > 1:
+            rel = rel[1:]
+        return first, rel, False
+    return None
+
+
+def _match(
+    entries: list[_Entry], assignment: str, refuse: Callable[[str, str, str | None], None]
+) -> list[_Item]:
     # Moodle names first, so that two students with one name get distinct ids.
     moodle_ids: dict[str, set[str]] = {}
     for entry in entries:
@@ -372,36 +450,34 @@ def _match(entries: list[_Entry], assignment: str,
 
     items = []
     for entry in entries:
-        first, late = entry.parts[0], False
-        moodle = _MOODLE.match(first) if len(entry.parts) > 1 else None
-        canvas = _CANVAS.match(first) if len(entry.parts) == 1 else None
-        if moodle:
-            slug = _slug(moodle["name"]) or "student"
-            student = slug if len(moodle_ids[_slug(moodle["name"])]) == 1 and slug != "student" \
-                else f"{slug}-{moodle['id']}"
-            rel = entry.parts[1:]
-        elif canvas:
-            student, rel = canvas["student"], (canvas["name"],)
-            late = bool(canvas["late1"] or canvas["late2"])
-        elif len(entry.parts) > 1:
-            student, rel = first, entry.parts[1:]
-            if rel[0] == assignment and len(rel) > 1:
-                rel = rel[1:]
-        else:
-            refuse(entry.name, "cannot tell which student this file belongs to (expected "
-                   "<student>/<file>, or an LMS name such as <student>_<id>_<id>_<file>)", None)
+        owner = _owner(entry, assignment, moodle_ids)
+        if owner is None:
+            refuse(
+                entry.name,
+                "cannot tell which student this file belongs to (expected "
+                "<student>/<file>, or an LMS name such as <student>_<id>_<id>_<file>)",
+                None,
+            )
             continue
+        student, rel, late = owner
         if not _STUDENT_ID.match(student):
-            refuse(entry.name, f"{student!r} cannot be used as an nbgrader student id (use "
-                   "letters, digits, '.', '_', '-', '@' or '+'); rename the folder", None)
+            refuse(
+                entry.name,
+                f"{student!r} cannot be used as an nbgrader student id (use "
+                "letters, digits, '.', '_', '-', '@' or '+'); rename the folder",
+                None,
+            )
             continue
         if any(p in _CLUTTER or p.startswith("._") for p in rel):
-            refuse(entry.name, "operating-system or editor clutter, not part of the work",
-                   student)
+            refuse(entry.name, "operating-system or editor clutter, not part of the work", student)
             continue
         if rel == ("timestamp.txt",):
-            refuse(entry.name, "timestamp.txt is where nbgrader records the submission time; "
-                   "a submitted one is never taken", student)
+            refuse(
+                entry.name,
+                "timestamp.txt is where nbgrader records the submission time; "
+                "a submitted one is never taken",
+                student,
+            )
             continue
         items.append(_Item(entry, student, rel, late))
     return items
@@ -425,8 +501,13 @@ def _choose_notebooks(items: list[_Item], expected: list[str]) -> dict[int, str]
     notebooks = [i for i, it in enumerate(items) if it.rel[-1].lower().endswith(".ipynb")]
     for name in expected:
         for at_top in (True, False):
-            hits = [i for i in notebooks if i not in chosen and (len(items[i].rel) == 1) == at_top
-                    and _notebook_key(items[i].rel[-1]) == _notebook_key(name)]
+            hits = [
+                i
+                for i in notebooks
+                if i not in chosen
+                and (len(items[i].rel) == 1) == at_top
+                and _notebook_key(items[i].rel[-1]) == _notebook_key(name)
+            ]
             for i in hits:
                 chosen[i] = name
             if hits:
@@ -438,6 +519,7 @@ def _choose_notebooks(items: list[_Item], expected: list[str]) -> dict[int, str]
 
 
 # --- writing -------------------------------------------------------------------------------
+
 
 def _inside(root: Path, dest: Path) -> None:
     """Refuse a destination that is not under ``root`` or passes through a symbolic link."""
@@ -463,11 +545,15 @@ def _copy_bounded(item: _Item, dest: Path, limits: Limits, budget: list[int]) ->
             while chunk := src.read(MB):
                 written += len(chunk)
                 if written > cap:
-                    raise _Refused("it unpacks to more than its recorded size or the size limit "
-                                   "(a damaged or crafted archive)")
+                    raise _Refused(
+                        "it unpacks to more than its recorded size or the size limit "
+                        "(a damaged or crafted archive)"
+                    )
                 if budget[0] + written > limits.max_total_bytes:
-                    raise _Refused(f"the total limit of {_mb(limits.max_total_bytes)} for this "
-                                   "collection was reached")
+                    raise _Refused(
+                        f"the total limit of {_mb(limits.max_total_bytes)} for this "
+                        "collection was reached"
+                    )
                 out.write(chunk)
         budget[0] += written
         os.utime(tmp_path, (item.entry.mtime, item.entry.mtime))
@@ -494,9 +580,32 @@ def _when(t: float) -> str:
     return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def collect(source: str | Path, course_dir: str | Path, assignment: str, *,
-            notebook_names: Iterable[str], students: Iterable[str] | None = None,
-            limits: Limits = Limits()) -> CollectReport:
+def _scan(
+    source: Path, limits: Limits, refuse: Callable[[str, str], None], open_archives: list
+) -> list[_Entry]:
+    """The files of a source folder or zip archive (open archives are added to the list)."""
+    if source.is_symlink():
+        refuse(str(source), "the source is a symbolic link; give the real path")
+        return []
+    if source.is_dir():
+        return _scan_folder(source, limits, refuse)
+    if source.is_file() and zipfile.is_zipfile(source):
+        return _scan_zip(source, limits, refuse, open_archives)
+    if source.exists():
+        refuse(str(source), "neither a folder nor a zip archive")
+        return []
+    raise FileNotFoundError(f"no such folder or zip archive: {source}")
+
+
+def collect(
+    source: str | Path,
+    course_dir: str | Path,
+    assignment: str,
+    *,
+    notebook_names: Iterable[str],
+    students: Iterable[str] | None = None,
+    limits: Limits = Limits(),
+) -> CollectReport:
     """Copy submissions from ``source`` (a folder or a ``.zip``) into ``course_dir/submitted``.
 
     ``notebook_names`` are the assignment's notebooks (``"upsampling-by-hand"`` or
@@ -516,19 +625,7 @@ def collect(source: str | Path, course_dir: str | Path, assignment: str, *,
 
     open_archives: list[zipfile.ZipFile] = []
     try:
-        if source.is_symlink():
-            refuse(str(source), "the source is a symbolic link; give the real path")
-            entries = []
-        elif source.is_dir():
-            entries = _scan_folder(source, limits, refuse)
-        elif source.is_file() and zipfile.is_zipfile(source):
-            entries = _scan_zip(source, limits, refuse, open_archives)
-        elif source.exists():
-            refuse(str(source), "neither a folder nor a zip archive")
-            entries = []
-        else:
-            raise FileNotFoundError(f"no such folder or zip archive: {source}")
-        items = _match(entries, assignment, refuse)
+        items = _match(_scan(source, limits, refuse, open_archives), assignment, refuse)
         _place(items, Path(course_dir), expected, limits, report)
     finally:
         for archive in open_archives:
@@ -542,8 +639,9 @@ def collect(source: str | Path, course_dir: str | Path, assignment: str, *,
     return report
 
 
-def _place(items: list[_Item], course_dir: Path, expected: list[str], limits: Limits,
-           report: CollectReport) -> None:
+def _place(
+    items: list[_Item], course_dir: Path, expected: list[str], limits: Limits, report: CollectReport
+) -> None:
     root = course_dir / "submitted"
     budget = [0]
     by_student: dict[str, list[_Item]] = {}
@@ -563,11 +661,17 @@ def _place(items: list[_Item], course_dir: Path, expected: list[str], limits: Li
             ordered = sorted(claimants, key=lambda i: (own[i].entry.mtime, i))
             winner = own[ordered[-1]]
             for i in ordered[:-1]:
-                report.not_placed.append(NotPlaced(
-                    own[i].entry.name, f"an older copy of {'/'.join(rel)}; the newer "
-                    f"{winner.entry.name} was taken instead", student))
-            _place_one(winner, root, rel, rel in {(n,) for n in chosen.values()}, limits,
-                       budget, report)
+                report.not_placed.append(
+                    NotPlaced(
+                        own[i].entry.name,
+                        f"an older copy of {'/'.join(rel)}; the newer "
+                        f"{winner.entry.name} was taken instead",
+                        student,
+                    )
+                )
+            _place_one(
+                winner, root, rel, rel in {(n,) for n in chosen.values()}, limits, budget, report
+            )
         # Missing means: not in submitted after this collection (a refused copy counts too).
         found = tuple(sorted("/".join(it.rel) for it in own))
         for name in expected:
@@ -575,10 +679,17 @@ def _place(items: list[_Item], course_dir: Path, expected: list[str], limits: Li
                 report.missing.append(Missing(student, name, found))
 
 
-def _place_one(item: _Item, root: Path, rel: tuple[str, ...], is_notebook: bool,
-               limits: Limits, budget: list[int], report: CollectReport) -> None:
+def _place_one(
+    item: _Item,
+    root: Path,
+    rel: tuple[str, ...],
+    is_notebook: bool,
+    limits: Limits,
+    budget: list[int],
+    report: CollectReport,
+) -> None:
     dest = root / item.student / report.assignment / Path(*rel)
-    rel = "/".join(rel)
+    shown = "/".join(rel)
     renamed = "/".join(item.rel) if is_notebook and item.rel != (dest.name,) else None
     tmp = None
     try:
@@ -595,7 +706,8 @@ def _place_one(item: _Item, root: Path, rel: tuple[str, ...], is_notebook: bool,
             elif existing >= item.entry.mtime:
                 raise _Refused(
                     f"a different copy dated {_when(existing)} is already in {dest.parent}, "
-                    f"and this one ({_when(item.entry.mtime)}) is not newer; kept the one there")
+                    f"and this one ({_when(item.entry.mtime)}) is not newer; kept the one there"
+                )
             else:
                 replaced = True
         if unchanged:
@@ -606,13 +718,28 @@ def _place_one(item: _Item, root: Path, rel: tuple[str, ...], is_notebook: bool,
         warning = _notebook_warning(dest) if is_notebook else None
         if not is_notebook and item.rel[-1].lower().endswith(".ipynb"):
             warning = "not one of the assignment's notebooks: copied, but not graded"
-        report.placed.append(Placed(item.student, item.entry.name, dest, rel, is_notebook, renamed,
-                                    replaced, unchanged, item.late, warning))
+        report.placed.append(
+            Placed(
+                item.student,
+                item.entry.name,
+                dest,
+                shown,
+                is_notebook,
+                renamed,
+                replaced,
+                unchanged,
+                item.late,
+                warning,
+            )
+        )
     except _Refused as why:
         report.not_placed.append(NotPlaced(item.entry.name, str(why), item.student))
     except OSError as exc:  # e.g. a file and a folder of the same name in one submission
-        report.not_placed.append(NotPlaced(
-            item.entry.name, f"it could not be written ({exc.strerror or exc})", item.student))
+        report.not_placed.append(
+            NotPlaced(
+                item.entry.name, f"it could not be written ({exc.strerror or exc})", item.student
+            )
+        )
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)

@@ -3,12 +3,20 @@
 The notebook that runs is assembled here, outside the sandbox, from the instructor's source:
 every locked cell (setup, tests, hidden tests) is the instructor's own, whatever the submission
 did to it (edited, deleted, duplicated, retyped, metadata changed); only the answer cells and
-cells the student added come from the submission. Every repair is written down as a note.
+cells the student added come from the submission. Every repair is written down as a note, and
+every run cell keeps its link to the instructor's cell it stands for.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import protocol
+from .jobs import CodeCell
+from .results import Note, NoteKind, Origin, RunCell
 
 MAX_NOTEBOOK_BYTES = 16 * 1024**2
 
@@ -17,16 +25,20 @@ class InvalidNotebook(ValueError):
     """The submission cannot be read as a notebook; the message says why, in plain words."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Cell:
     cell_type: str
     source: str
     grade_id: str | None = None
-    nbgrader: dict = field(default_factory=dict)
+    nbgrader: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_solution(self) -> bool:
         return bool(self.nbgrader.get("solution"))
+
+    @property
+    def is_graded(self) -> bool:
+        return bool(self.grade_id and self.nbgrader.get("grade"))
 
     @property
     def is_test(self) -> bool:
@@ -36,33 +48,76 @@ class Cell:
     def is_locked(self) -> bool:
         return bool(self.nbgrader.get("locked")) or self.is_test
 
-
-@dataclass
-class RunCell:
-    """A cell of the assembled notebook: what runs, and where it came from."""
-
-    index: int
-    cell_type: str
-    source: str
-    origin: str  # "instructor", "answer" or "student-added"
-    grade_id: str | None = None
-    nbgrader: dict = field(default_factory=dict)
+    @property
+    def is_answer(self) -> bool:
+        return bool(self.grade_id) and self.is_solution and not self.is_locked
 
 
-@dataclass
+@dataclass(frozen=True)
+class InstructorCell:
+    source: Cell  # the instructor's own, with solutions and hidden tests
+    release: Cell | None  # the same cell as students were given it
+
+
+@dataclass(frozen=True)
+class InstructorNotebook:
+    """An assignment notebook: each source cell beside its released counterpart."""
+
+    name: str
+    cells: tuple[InstructorCell, ...]
+
+    @classmethod
+    def pair(cls, name: str, source: list[Cell], release: list[Cell]) -> InstructorNotebook:
+        """Pair cells by grade id; cells without one by position (nbgrader keeps the order and
+        the number of cells, so a notebook whose counts differ pairs only by grade id)."""
+        released = {c.grade_id: c for c in release if c.grade_id}
+        aligned = len(source) == len(release)
+        cells = []
+        for position, cell in enumerate(source):
+            if cell.grade_id:
+                counterpart = released.get(cell.grade_id)
+            else:
+                by_position = release[position] if aligned else None
+                counterpart = by_position if by_position and not by_position.grade_id else None
+            cells.append(InstructorCell(cell, counterpart))
+        return cls(name, tuple(cells))
+
+    @classmethod
+    def load(cls, name: str, source: Path, release: Path) -> InstructorNotebook:
+        """From the course's trusted ``.ipynb`` files."""
+        return cls.pair(name, read_cells(source, "the source"), read_cells(release, "the release"))
+
+    @property
+    def release_cells(self) -> list[Cell]:
+        return [c.release for c in self.cells if c.release is not None]
+
+    def graded_cells(self) -> list[Cell]:
+        """The graded cells (tests, and answers marked by hand), in order."""
+        return [c.source for c in self.cells if c.source.is_graded]
+
+    def source_of(self, grade_id: str) -> Cell | None:
+        return next((c.source for c in self.cells if c.source.grade_id == grade_id), None)
+
+
+@dataclass(frozen=True)
 class Assembled:
     cells: list[RunCell]
-    notes: list[str]
+    notes: list[Note]
+    unanswered: frozenset[str]  # answer cells left as released (or missing)
 
     @property
     def repaired(self) -> bool:
-        return any(not note.startswith("answer") for note in self.notes)
+        return any(note.kind.is_repair for note in self.notes)
 
-    def code_cells(self) -> list[dict]:
-        return [{"index": c.index, "source": c.source} for c in self.cells if c.cell_type == "code"]
+    def cell(self, grade_id: str) -> RunCell | None:
+        return next((c for c in self.cells if c.grade_id == grade_id), None)
+
+    def code_cells(self) -> tuple[CodeCell, ...]:
+        """What a job runs."""
+        return tuple(CodeCell(c.index, c.source) for c in self.cells if c.cell_type == "code")
 
 
-def _source_text(value, where: str) -> str:
+def _source_text(value: Any, where: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(line, str) for line in value):
@@ -70,62 +125,102 @@ def _source_text(value, where: str) -> str:
     raise InvalidNotebook(f"{where} has a source that is not text")
 
 
-def parse_cells(nb: dict, where: str = "the notebook") -> list[Cell]:
+def _parse_cell(raw: Any, where: str) -> Cell:
+    if not isinstance(raw, dict) or not isinstance(raw.get("cell_type"), str):
+        raise InvalidNotebook(f"{where} is not a notebook cell")
+    metadata = raw.get("metadata", {})
+    nbgrader = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
+    nbgrader = nbgrader if isinstance(nbgrader, dict) else {}
+    grade_id = nbgrader.get("grade_id")
+    return Cell(
+        cell_type=raw["cell_type"],
+        source=_source_text(raw.get("source", ""), where),
+        grade_id=grade_id if isinstance(grade_id, str) else None,
+        nbgrader=nbgrader,
+    )
+
+
+def parse_cells(nb: dict[str, Any], where: str = "the notebook") -> list[Cell]:
     """Cells of an nbformat 4 notebook given as plain JSON data (trusted or not)."""
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise InvalidNotebook(f"{where} has no list of cells")
-    parsed = []
-    for number, raw in enumerate(cells, start=1):
-        if not isinstance(raw, dict) or not isinstance(raw.get("cell_type"), str):
-            raise InvalidNotebook(f"cell {number} of {where} is not a notebook cell")
-        metadata = raw.get("metadata", {})
-        nbgrader = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
-        nbgrader = nbgrader if isinstance(nbgrader, dict) else {}
-        grade_id = nbgrader.get("grade_id")
-        parsed.append(Cell(cell_type=raw["cell_type"],
-                           source=_source_text(raw.get("source", ""), f"cell {number} of {where}"),
-                           grade_id=grade_id if isinstance(grade_id, str) else None,
-                           nbgrader=nbgrader))
-    return parsed
+    return [_parse_cell(raw, f"cell {n} of {where}") for n, raw in enumerate(cells, start=1)]
 
 
-def load_submission(data: bytes) -> dict:
-    """Decode a submitted file into notebook JSON, or raise InvalidNotebook saying why."""
+def read_cells(path: Path, where: str) -> list[Cell]:
+    """Cells of one of the course's own (trusted) notebooks."""
+    return parse_cells(json.loads(path.read_text(encoding="utf-8")), where)
+
+
+def load_submission(data: bytes) -> list[Cell]:
+    """The cells of a submitted file, or InvalidNotebook saying why it is not a notebook."""
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise InvalidNotebook(f"the notebook is {len(data) / 1024**2:.0f} MB, over the "
-                              f"{MAX_NOTEBOOK_BYTES // 1024**2} MB limit")
+        raise InvalidNotebook(
+            f"the notebook is {len(data) / 1024**2:.0f} MB, over the "
+            f"{MAX_NOTEBOOK_BYTES // 1024**2} MB limit"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidNotebook(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
-                              f"position {exc.start})") from None
-
-    def no_constants(name):
-        raise ValueError(f"{name} is not allowed")
-
+        raise InvalidNotebook(
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start})"
+        ) from None
     try:
-        nb = json.loads(text, parse_constant=no_constants)
-    except (ValueError, RecursionError) as exc:
+        nb = protocol.loads(text)
+    except ValueError as exc:
         raise InvalidNotebook(f"the file is not a notebook: it is not valid JSON ({exc})") from None
     if not isinstance(nb, dict):
         raise InvalidNotebook("the file is JSON but not a notebook (no top-level object)")
     if nb.get("nbformat") != 4:
-        raise InvalidNotebook(f"the notebook has format version {nb.get('nbformat')!r}; "
-                              "version 4 (Jupyter's current format) is needed")
-    return nb
+        raise InvalidNotebook(
+            f"the notebook has format version {nb.get('nbformat')!r}; "
+            "version 4 (Jupyter's current format) is needed"
+        )
+    return parse_cells(nb)
 
 
 def _normal(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
-def assemble(source: list[Cell], release: list[Cell], submitted: list[Cell]) -> Assembled:
-    """The notebook to run: the instructor's cells, the student's answers and added cells."""
-    known = {c.grade_id: c for c in source if c.grade_id}
-    released = {c.grade_id: c for c in release if c.grade_id}
-    notes: list[str] = []
+@dataclass
+class _Builder:
+    """Collects the run cells and the notes while :func:`assemble` walks the source."""
 
+    cells: list[RunCell] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    unanswered: set[str] = field(default_factory=set)
+
+    def note(self, kind: NoteKind, text: str) -> None:
+        self.notes.append(Note(kind, text))
+
+    def add(
+        self,
+        text: str,
+        origin: Origin,
+        at: int | None = None,
+        cell: Cell | None = None,
+        cell_type: str = "code",
+    ) -> None:
+        self.cells.append(
+            RunCell(
+                index=len(self.cells),
+                cell_type=cell.cell_type if cell else cell_type,
+                source=text,
+                origin=origin,
+                grade_id=cell.grade_id if cell else None,
+                nbgrader=dict(cell.nbgrader) if cell else {},
+                instructor_index=at,
+            )
+        )
+
+
+def _group_submitted(
+    submitted: list[Cell], known: set[str], build: _Builder
+) -> tuple[dict[str, list[Cell]], dict[str | None, list[Cell]]]:
+    """The submission's copies of each known cell, and its own code cells by the known cell
+    they follow (``None``: before the first)."""
     by_id: dict[str, list[Cell]] = {}
     added_after: dict[str | None, list[Cell]] = {}
     anchor: str | None = None
@@ -135,66 +230,96 @@ def assemble(source: list[Cell], release: list[Cell], submitted: list[Cell]) -> 
             anchor = cell.grade_id
             continue
         if cell.grade_id:
-            notes.append(f"a cell carries the unknown id {cell.grade_id!r}: it was run as an "
-                         "ordinary cell of yours")
+            build.note(
+                NoteKind.UNKNOWN_ID,
+                f"a cell carries the unknown id {cell.grade_id!r}: it was run as an ordinary "
+                "cell of yours",
+            )
         if cell.cell_type == "code":
             added_after.setdefault(anchor, []).append(cell)
+    return by_id, added_after
 
-    run: list[RunCell] = []
 
-    def add(cell_type, text, origin, original: Cell | None):
-        run.append(RunCell(len(run), cell_type, text, origin,
-                           original.grade_id if original else None,
-                           dict(original.nbgrader) if original else {}))
+def _answer(at: int, pair: InstructorCell, copies: list[Cell], build: _Builder) -> None:
+    original, gid = pair.source, pair.source.grade_id
+    released = pair.release.source if pair.release else ""
+    mine = copies[0] if copies else None
+    if mine is None:
+        build.note(
+            NoteKind.ANSWER_MISSING, f"answer cell {gid!r} is missing: it was graded as unanswered"
+        )
+        text = released
+    elif mine.cell_type != original.cell_type:
+        build.note(
+            NoteKind.ANSWER_RETYPED,
+            f"answer cell {gid!r} was changed from "
+            f"{original.cell_type} to {mine.cell_type}: it was graded as unanswered",
+        )
+        text = released
+    else:
+        text = mine.source
+    if gid and text.strip() == released.strip():
+        build.unanswered.add(gid)
+    build.add(text, Origin.ANSWER, at, original)
 
+
+def _locked(pair: InstructorCell, copies: list[Cell], build: _Builder) -> None:
+    original, gid = pair.source, pair.source.grade_id
+    if not copies:
+        build.note(
+            NoteKind.LOCKED_DELETED,
+            f"locked cell {gid!r} was deleted; the instructor's copy was run",
+        )
+        return
+    mine, reference = copies[0], pair.release or original
+    if mine.cell_type != original.cell_type:
+        build.note(
+            NoteKind.LOCKED_RETYPED,
+            f"locked cell {gid!r} was changed to {mine.cell_type}; the instructor's copy was run",
+        )
+    elif _normal(mine.source) not in (_normal(reference.source), _normal(original.source)):
+        build.note(
+            NoteKind.LOCKED_EDITED, f"locked cell {gid!r} was edited; the instructor's copy was run"
+        )
+
+
+def _metadata(original: Cell, copies: list[Cell], build: _Builder) -> None:
+    for key in ("points", "grade", "solution", "locked"):
+        if copies and copies[0].nbgrader.get(key) != original.nbgrader.get(key):
+            build.note(
+                NoteKind.METADATA_CHANGED,
+                f"the nbgrader metadata of cell "
+                f"{original.grade_id!r} was changed ({key}); the instructor's settings "
+                "were used",
+            )
+            return
+
+
+def assemble(instructor: InstructorNotebook, submitted: list[Cell]) -> Assembled:
+    """The notebook to run: the instructor's cells, the student's answers and added cells."""
+    known = {c.source.grade_id for c in instructor.cells if c.source.grade_id}
+    build = _Builder()
+    by_id, added_after = _group_submitted(submitted, known, build)
     for cell in added_after.get(None, []):
-        add("code", cell.source, "student-added", None)
-    for original in source:
-        gid = original.grade_id
+        build.add(cell.source, Origin.STUDENT_ADDED)
+    for at, pair in enumerate(instructor.cells):
+        original, gid = pair.source, pair.source.grade_id
         copies = by_id.get(gid, []) if gid else []
-        if gid and len(copies) > 1:
-            notes.append(f"cell {gid!r} appears {len(copies)} times; "
-                         + ("the first copy was graded" if original.is_solution and not
-                            original.is_locked else "the instructor's copy was run once"))
-        if gid and original.is_solution and not original.is_locked:
-            mine = copies[0] if copies else None
-            if mine is None:
-                notes.append(f"answer cell {gid!r} is missing: it was graded as unanswered")
-                add(original.cell_type, released[gid].source if gid in released else "",
-                    "answer", original)
-            elif mine.cell_type != original.cell_type:
-                notes.append(f"answer cell {gid!r} was changed from {original.cell_type} to "
-                             f"{mine.cell_type}: it was graded as unanswered")
-                add(original.cell_type, released[gid].source if gid in released else "",
-                    "answer", original)
-            else:
-                add(original.cell_type, mine.source, "answer", original)
-            _note_metadata(gid, original, copies, notes)
+        if len(copies) > 1:
+            kept = (
+                "the first copy was graded"
+                if original.is_answer
+                else "the instructor's copy was run once"
+            )
+            build.note(NoteKind.DUPLICATED, f"cell {gid!r} appears {len(copies)} times; {kept}")
+        if original.is_answer:
+            _answer(at, pair, copies, build)
         else:
             if gid:
-                if not copies:
-                    notes.append(f"locked cell {gid!r} was deleted; the instructor's copy was run")
-                else:
-                    mine = copies[0]
-                    reference = released.get(gid, original)
-                    if mine.cell_type != original.cell_type:
-                        notes.append(f"locked cell {gid!r} was changed to {mine.cell_type}; "
-                                     "the instructor's copy was run")
-                    elif _normal(mine.source) not in (_normal(reference.source),
-                                                      _normal(original.source)):
-                        notes.append(f"locked cell {gid!r} was edited; the instructor's copy "
-                                     "was run")
-                    _note_metadata(gid, original, copies, notes)
-            add(original.cell_type, original.source, "instructor", original)
-        for cell in added_after.get(gid, []) if gid else []:
-            add("code", cell.source, "student-added", None)
-    return Assembled(run, notes)
-
-
-def _note_metadata(gid: str, original: Cell, copies: list[Cell], notes: list[str]) -> None:
-    for mine in copies[:1]:
-        for key in ("points", "grade", "solution", "locked"):
-            if mine.nbgrader.get(key) != original.nbgrader.get(key):
-                notes.append(f"the nbgrader metadata of cell {gid!r} was changed ({key}); "
-                             "the instructor's settings were used")
-                return
+                _locked(pair, copies, build)
+            build.add(original.source, Origin.INSTRUCTOR, at, original)
+        if gid:
+            _metadata(original, copies, build)
+            for cell in added_after.get(gid, []):
+                build.add(cell.source, Origin.STUDENT_ADDED)
+    return Assembled(build.cells, build.notes, frozenset(build.unanswered))

@@ -7,17 +7,17 @@
 4. The instructor's solution runs in the sandbox with a fresh secret seed; the values its
    checks report become the answer key (``<course>/autograder/key/<a>.json``).
 """
+
 from __future__ import annotations
 
-import json
 import re
-import stat
 import subprocess
 import sys
 
+from .answer_key import AnswerKey
 from .course import Course
-from .grade import build_key
-from .notebook import parse_cells
+from .keybuild import build_key
+from .notebook import read_cells
 from .sources import write_source_notebooks
 
 _MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
@@ -46,36 +46,54 @@ def check_release_clean(course: Course, assignment: str) -> None:
         release = course.release_dir(assignment) / path.name
         if not release.is_file():
             raise ReleaseError(f"{release} was not generated")
-        released_text = "\n".join(c.source for c in parse_cells(json.loads(release.read_text())))
+        released_text = "\n".join(c.source for c in read_cells(release, "the release"))
         if _MARKERS.search(released_text):
             raise ReleaseError(f"{release.name}: solution or hidden-test markers were released")
         released_lines = {line.strip() for line in released_text.splitlines()}
-        for cell in parse_cells(json.loads(path.read_text())):
-            leaked = [line for line in _solution_lines(cell.source) if line in released_lines
-                      and len(line) > 3]
+        for cell in read_cells(path, "the source"):
+            leaked = [
+                line
+                for line in _solution_lines(cell.source)
+                if line in released_lines and len(line) > 3
+            ]
             if leaked:
-                raise ReleaseError(f"{release.name}: cell {cell.grade_id!r} releases "
-                                   f"instructor-only code: {leaked[0]!r}")
+                raise ReleaseError(
+                    f"{release.name}: cell {cell.grade_id!r} releases "
+                    f"instructor-only code: {leaked[0]!r}"
+                )
 
 
-def release(course: Course, assignment: str, *, seed: int | None = None,
-            require_sandbox: bool = False, quiet: bool = False) -> dict:
-    course.ensure()
+def release(
+    course: Course, assignment: str, *, seed: int | None = None, require_sandbox: bool = False
+) -> AnswerKey:
+    """Release one assignment (see the module's docstring); return its new answer key."""
+    course.set_up_folder()
     sources = course.exercise_sources()
     if assignment not in sources:
         raise ReleaseError(f"no exercise {assignment!r}; known: {', '.join(sources)}")
-    write_source_notebooks(course.exercises_dir.parent, course.root, [assignment])
+    write_source_notebooks(course.exercises, course.root, [assignment])
     done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-         f"--CourseDirectory.root={course.root}", f"--CourseDirectory.db_url={course.db_url}",
-         f"--CourseDirectory.course_id={course.course_id}", "--log-level=WARN"],
-        cwd=course.root, env=course.nbgrader_env(), capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            assignment,
+            "--force",
+            f"--CourseDirectory.root={course.root}",
+            f"--CourseDirectory.db_url={course.db_url}",
+            f"--CourseDirectory.course_id={course.course_id}",
+            "--log-level=WARN",
+        ],
+        cwd=course.root,
+        env=course.nbgrader_env(),
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise ReleaseError(f"nbgrader generate_assignment failed:\n{done.stdout}\n{done.stderr}")
     check_release_clean(course, assignment)
     key = build_key(course, assignment, seed=seed, require_sandbox=require_sandbox)
-    key_path = course.key_path(assignment)
-    key_path.write_text(json.dumps(key))
-    key_path.chmod(stat.S_IRUSR | stat.S_IWUSR)
-    course.ensure()  # tighten the gradebook's permissions now that it exists
+    key.save(course.key_path(assignment))
+    course.set_up_folder()  # tighten the gradebook's permissions now that it exists
     return key

@@ -4,6 +4,7 @@
 hand it in: the full solution, the blank release, or the release with some answers filled in
 from the solution. Hostile variants live with the tests that use them.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,14 +18,22 @@ def _load(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def answered(course: Course, assignment: str, notebook: str, answers: set[str] | None,
-             wrong: dict[str, str] | None = None) -> dict:
+def answered(
+    course: Course,
+    assignment: str,
+    notebook: str,
+    answers: set[str] | None,
+    wrong: dict[str, str] | None = None,
+) -> dict:
     """The release notebook with the solution's text in the answer cells named by ``answers``
     (all when None), and ``wrong[grade_id]`` as the text of the cells listed there."""
     release = _load(course.release_dir(assignment) / f"{notebook}.ipynb")
     source = _load(course.source_dir(assignment) / f"{notebook}.ipynb")
-    solutions = {c["metadata"]["nbgrader"]["grade_id"]: c for c in source["cells"]
-                 if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    solutions = {
+        c["metadata"]["nbgrader"]["grade_id"]: c
+        for c in source["cells"]
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
     nb = copy.deepcopy(release)
     for cell in nb["cells"]:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -35,17 +44,23 @@ def answered(course: Course, assignment: str, notebook: str, answers: set[str] |
     return nb
 
 
-def _strip_markers(source) -> str:
+def _strip_markers(source: str | list[str]) -> str:
     text = "".join(source) if isinstance(source, list) else source
-    return "\n".join(line for line in text.splitlines()
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+    return "\n".join(
+        line
+        for line in text.splitlines()
+        if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+    )
 
 
 def answer_ids(course: Course, assignment: str, notebook: str) -> list[str]:
     """The grade ids of the answer cells, in notebook order."""
     source = _load(course.source_dir(assignment) / f"{notebook}.ipynb")
-    return [c["metadata"]["nbgrader"]["grade_id"] for c in source["cells"]
-            if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    return [
+        c["metadata"]["nbgrader"]["grade_id"]
+        for c in source["cells"]
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    ]
 
 
 def to_bytes(nb: dict) -> bytes:

@@ -6,11 +6,12 @@ MyST notebooks carrying nbgrader's cell metadata). nbgrader wants notebooks unde
 files in an assignment's folder (data files, images) are copied beside the notebooks, so the
 course folder holds everything ``nbgrader generate_assignment`` should release.
 """
+
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import jupytext
 import nbformat
@@ -25,8 +26,7 @@ def list_assignments(exercises_dir: str | Path) -> list[str]:
     An assignment is a folder holding a notebook source of the same name (``<a>/<a>.md``).
     """
     root = Path(exercises_dir) / "source"
-    return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and (p / f"{p.name}.md").is_file())
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / f"{p.name}.md").is_file())
 
 
 def read_source_notebook(path: str | Path) -> nbformat.NotebookNode:
@@ -38,8 +38,9 @@ def read_source_notebook(path: str | Path) -> nbformat.NotebookNode:
     return nb
 
 
-def write_source_notebooks(exercises_dir: str | Path, course_dir: str | Path,
-                           assignments: list[str] | None = None) -> list[Path]:
+def write_source_notebooks(
+    exercises_dir: str | Path, course_dir: str | Path, assignments: list[str] | None = None
+) -> list[Path]:
     """Write ``course_dir/source/<a>/<notebook>.ipynb`` for each assignment; return their paths.
 
     ``assignments`` defaults to every assignment in ``exercises_dir`` (see
@@ -47,12 +48,17 @@ def write_source_notebooks(exercises_dir: str | Path, course_dir: str | Path,
     same stem; other files are copied as they are. Existing files are overwritten, so the
     course folder always matches the sources.
     """
-    return write_assignments(exercises_dir, Path(course_dir) / "source", assignments,
-                             read_source_notebook)
+    return write_assignments(
+        exercises_dir, Path(course_dir) / "source", assignments, read_source_notebook
+    )
 
 
-def write_assignments(exercises_dir: str | Path, dest: str | Path, assignments: list[str] | None,
-                      convert: Callable[[Path], nbformat.NotebookNode]) -> list[Path]:
+def write_assignments(
+    exercises_dir: str | Path,
+    dest: str | Path,
+    assignments: list[str] | None,
+    convert: Callable[[Path], nbformat.NotebookNode],
+) -> list[Path]:
     """Write ``dest/<a>/<stem>.ipynb`` = ``convert(<a>/<stem>.md)`` for each assignment, and copy
     its other files beside them; return the notebooks' paths."""
     exercises_dir = Path(exercises_dir)
@@ -72,8 +78,12 @@ def write_assignments(exercises_dir: str | Path, dest: str | Path, assignments: 
                 nbformat.write(convert(item), target)
                 written.append(target)
             elif item.is_dir():
-                shutil.copytree(item, target_dir / item.name, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns(*_IGNORED))
+                shutil.copytree(
+                    item,
+                    target_dir / item.name,
+                    dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(*_IGNORED),
+                )
             else:
                 shutil.copy2(item, target_dir / item.name)
     return written

@@ -16,6 +16,7 @@ A kernel's own start and shutdown with TensorFlow loaded cost about 1.4 x the ba
 import before any cell of a chapter runs, so a chapter has roughly half an import's
 time for its own work.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,19 +28,10 @@ from datetime import datetime
 from pathlib import Path
 
 import jupytext
-import yaml
 from jupyter_cache.executors.utils import single_nb_execution
 
 from benchmarks.build_benchmark import TARGET_CHAPTER, bare_tensorflow_import
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def toc_chapters() -> list[Path]:
-    """The chapters in ``_toc.yml`` order (the intro and back matter have no code)."""
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    files = [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
-    return [REPO / f"{name}.md" for name in files if name.startswith("chapters/")]
+from tools.toc import toc_chapters
 
 
 def _seconds(cell) -> float | None:
@@ -54,20 +46,28 @@ def _seconds(cell) -> float | None:
 def run_chapter(path: Path):
     """Execute one chapter; return its wall time and ``(seconds, first line)`` per code cell."""
     notebook = jupytext.read(path)
-    result = single_nb_execution(notebook, cwd=str(path.parent), timeout=600,
-                                 allow_errors=False, record_timing=True)
+    result = single_nb_execution(
+        notebook, cwd=str(path.parent), timeout=600, allow_errors=False, record_timing=True
+    )
     if result.err is not None:
         raise SystemExit(f"{path.name} failed:\n{result.exc_string}")
-    cells = [(_seconds(cell), cell.source.strip().splitlines()[0] if cell.source.strip() else "")
-             for cell in notebook.cells if cell.cell_type == "code"]
+    cells = [
+        (_seconds(cell), cell.source.strip().splitlines()[0] if cell.source.strip() else "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
     return result.time, [(s, line) for s, line in cells if s is not None]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", type=Path, help="default: every chapter of _toc.yml")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per chapter (the median counts)")
-    parser.add_argument("--slowest", type=int, default=0, help="also list each chapter's N slowest cells")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per chapter (the median counts)"
+    )
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="also list each chapter's N slowest cells"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     chapters = [path.resolve() for path in args.chapters] or toc_chapters()
@@ -81,12 +81,17 @@ def main(argv=None) -> int:
             runs.append(seconds)
             imports.append(bare_tensorflow_import())
         figures[path.stem] = {"seconds": runs, "cells": cells}
-        print(f"[benchmark] {path.stem}: {', '.join(f'{s:.1f}' for s in runs)} s",
-              file=sys.stderr, flush=True)
+        print(
+            f"[benchmark] {path.stem}: {', '.join(f'{s:.1f}' for s in runs)} s",
+            file=sys.stderr,
+            flush=True,
+        )
     tf_import = statistics.median(imports)
 
-    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
-          f"on {os.cpu_count()} cores")
+    print(
+        f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"on {os.cpu_count()} cores"
+    )
     print(f"bare `import tensorflow`: median {tf_import:.2f} s of {len(imports)} runs")
     print(f"{'chapter':<28} {'seconds':>8} {'in cells':>9} {'x TF':>6} {'target':>7}  verdict")
     missed = 0
@@ -95,18 +100,26 @@ def main(argv=None) -> int:
         in_cells = sum(s for s, _ in figure["cells"])
         ratio = seconds / tf_import
         missed += ratio > TARGET_CHAPTER
-        print(f"{name:<28} {seconds:8.1f} {in_cells:9.1f} {ratio:6.2f} {'<= ' + str(TARGET_CHAPTER):>7}  "
-              f"{'ok' if ratio <= TARGET_CHAPTER else 'MISSED'}")
-        for cell_seconds, line in sorted(figure["cells"], reverse=True)[:args.slowest]:
+        target = f"<= {TARGET_CHAPTER}"
+        print(
+            f"{name:<28} {seconds:8.1f} {in_cells:9.1f} {ratio:6.2f} {target:>7}  "
+            f"{'ok' if ratio <= TARGET_CHAPTER else 'MISSED'}"
+        )
+        for cell_seconds, line in sorted(figure["cells"], reverse=True)[: args.slowest]:
             print(f"    {cell_seconds:6.2f} s  {line[:70]}")
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({
-            "tensorflow_import_seconds": imports,
-            "chapters": figures,
-            "load_average": os.getloadavg(),
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "tensorflow_import_seconds": imports,
+                    "chapters": figures,
+                    "load_average": os.getloadavg(),
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Run on demand (it is not a test)::
 
-    python benchmarks/grading_benchmark.py [--students N] [--assignment A] [--workers W]
+    python -m benchmarks.grading_benchmark [--students N] [--assignment A] [--workers W]
 
 It releases an assignment into a temporary course (fixed seed), makes N simulated submissions
 (mostly correct or partly correct, some with wrong answers, some blank, a few broken files and
@@ -10,8 +10,9 @@ one endless loop; the same ones every run), copies the course twice and grades t
 submissions
 
 * with stock ``nbgrader autograde A --force`` (one run over all students, each cell limited to
-  ``--timeout`` seconds; the hidden tests read the answer key named by ``$UPSAMPLING_ANSWER_KEY``
-  inside the kernel, as stock nbgrader trusts the kernel), and
+  ``--timeout`` seconds; the hidden tests compare with the answer key inside the kernel, as stock
+  nbgrader trusts the kernel: ``stock_key_lookup.py`` is installed as the kernels' IPython
+  startup file), and
 * with ``python -m autograder grade A --workers W --timeout T`` (the sandboxed pool of forking
   workers; each notebook limited to ``--timeout`` seconds of wall time).
 
@@ -23,6 +24,7 @@ with status 2 when none differs but nbgrader gave up on an honest submission (it
 error and records no scores; the benchmark lists each with nbgrader's reason). The figures are
 also written as JSON to ``benchmarks/results/`` (not committed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,11 +43,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder import simulate
-from autograder.course import REPO_ROOT, Course
+from autograder.course import Course
 from autograder.release import release
-from upsampling_course.checks import ANSWER_KEY_ENV, SEED_ENV
+from autograder.results import StudentResult
+from benchmarks import stock_key_lookup
+from tools.toc import BOOK_ROOT as REPO_ROOT
+from upsampling_course.checks import SEED_ENV
 
 SEED = 20261201  # the release's hidden-input seed and the submissions' generator
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
@@ -68,8 +74,7 @@ WRONG_ANSWERS = {
             "    return keras.layers.UpSampling2D(size=(cols, rows))(x).numpy()\n",
         ],
         "upsample-bilinear": [
-            "def upsample_bilinear(x):\n"
-            "    return keras.layers.UpSampling2D()(x).numpy()\n",
+            "def upsample_bilinear(x):\n    return keras.layers.UpSampling2D()(x).numpy()\n",
         ],
         "zero-insertion": [
             "def zero_insertion_model(input_shape, weight, bias):\n"
@@ -100,6 +105,7 @@ WRONG_ANSWERS = {
 
 # --- the submissions -----------------------------------------------------------------------
 
+
 @dataclass
 class Submission:
     student: str
@@ -126,8 +132,12 @@ def plan(n: int, rng: random.Random) -> list[str]:
     broken = max(3, round(0.04 * n))
     blank = max(1, round(0.08 * n))
     full = max(1, round(0.30 * n))
-    kinds = ["endless-loop"] + [broken_kinds[i % 3] for i in range(broken)] + ["blank"] * blank \
+    kinds = (
+        ["endless-loop"]
+        + [broken_kinds[i % 3] for i in range(broken)]
+        + ["blank"] * blank
         + ["full"] * full
+    )
     if len(kinds) >= n:
         raise SystemExit(f"--students must be at least {len(kinds) + 1}")
     kinds += ["partial"] * (n - len(kinds))
@@ -147,16 +157,23 @@ def make_submissions(course: Course, assignment: str, n: int, seed: int) -> dict
         for nb_name in notebooks:
             ids = simulate.answer_ids(course, assignment, nb_name)
             solution = simulate.answered(course, assignment, nb_name, None)
-            solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
-                         for c in solution["cells"] if c["metadata"].get("nbgrader", {}).get("solution")}
+            solutions = {
+                c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+                for c in solution["cells"]
+                if c["metadata"].get("nbgrader", {}).get("solution")
+            }
+            wrong: dict[str, str] = {}
             if kind in ("full", "endless-loop", "invalid-json", "nbformat-3", "nbformat-5"):
-                chosen, wrong = set(ids), {}
+                chosen = set(ids)
             elif kind == "blank":
-                chosen, wrong = set(), {}
+                chosen = set()
             else:  # partial: some answers right, some left blank, some wrong
                 chosen = set(rng.sample(ids, rng.randint(1, len(ids) - 1)))
-                wrong = {gid: wrong_answer(assignment, gid, solutions[gid], rng)
-                         for gid in ids if gid not in chosen and rng.random() < 0.4}
+                wrong = {
+                    gid: wrong_answer(assignment, gid, solutions[gid], rng)
+                    for gid in ids
+                    if gid not in chosen and rng.random() < 0.4
+                }
             if kind == "endless-loop":
                 loop_id = rng.choice(ids[: max(1, len(ids) // 2)])
                 wrong = {loop_id: "while True:\n    pass\n\n" + solutions[loop_id]}
@@ -177,11 +194,12 @@ def make_submissions(course: Course, assignment: str, n: int, seed: int) -> dict
 def copy_course(released: Course, root: Path) -> Course:
     shutil.copytree(released.root, root, symlinks=True)
     course = Course(root)
-    course.ensure()  # rewrites nbgrader_config.py with the new root
+    course.set_up_folder()  # rewrites nbgrader_config.py with the new root
     return course
 
 
 # --- measuring ----------------------------------------------------------------------------
+
 
 class TreeMemory:
     """Peak memory of a process and all its descendants, sampled from /proc every 0.2 s.
@@ -280,16 +298,24 @@ class Run:
     lines: list[tuple[float, str]]  # (seconds since start, line) of the command's output
 
 
-def run_measured(name: str, cmd: list[str], cwd: Path, env: dict, log_path: Path,
-                 echo=None) -> Run:
+def run_measured(name: str, cmd: list[str], cwd: Path, env: dict, log_path: Path, echo=None) -> Run:
     """Run ``cmd``, timestamping each line it writes (stdout and stderr merged)."""
     load_before = os.getloadavg()
     lines: list[tuple[float, str]] = []
     started = time.monotonic()
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
         with TreeMemory(proc.pid) as memory:
+            assert proc.stdout is not None
             for line in proc.stdout:
                 t = time.monotonic() - started
                 lines.append((t, line.rstrip("\n")))
@@ -299,14 +325,27 @@ def run_measured(name: str, cmd: list[str], cwd: Path, env: dict, log_path: Path
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - started
-    return Run(name, wall, proc.returncode, memory.peak_rss, memory.peak_pss,
-               memory.peak_processes, memory.cpu_seconds, usage.ru_utime + usage.ru_stime,
-               load_before, os.getloadavg(), memory.loads, lines)
+    return Run(
+        name,
+        wall,
+        proc.returncode,
+        memory.peak_rss,
+        memory.peak_pss,
+        memory.peak_processes,
+        memory.cpu_seconds,
+        usage.ru_utime + usage.ru_stime,
+        load_before,
+        os.getloadavg(),
+        memory.loads,
+        lines,
+    )
 
 
 # --- the two graders ----------------------------------------------------------------------
 
-_STOCK_SUMMARY = re.compile(r"There was an error processing assignment '[^']*' for student '([^']*)'")
+_STOCK_SUMMARY = re.compile(
+    r"There was an error processing assignment '[^']*' for student '([^']*)'"
+)
 
 
 def stock_sections(run: Run, students: list[str]) -> dict[str, tuple[float, list[str]]]:
@@ -324,7 +363,7 @@ def stock_sections(run: Run, students: list[str]) -> dict[str, tuple[float, list
             seen.add(m.group(1))
             starts.append((t, m.group(1), n))
     sections = {}
-    for (t, s, n), (t_next, _, n_next) in zip(starts, starts[1:] + [end]):
+    for (t, s, n), (t_next, _, n_next) in zip(starts, starts[1:] + [end], strict=True):
         sections[s] = (t_next - t, [line for _, line in run.lines[n:n_next]])
     return sections
 
@@ -336,14 +375,18 @@ def stock_failed(run: Run) -> set[str]:
 
 def stock_failure(lines: list[str]) -> str:
     """Why nbgrader gave up on a submission, from its log lines."""
-    errors = [line.split("] ", 1)[-1].strip() for line in lines
-              if "| ERROR]" in line and "There was an error" not in line
-              and "Traceback" not in line]
+    errors = [
+        line.split("] ", 1)[-1].strip()
+        for line in lines
+        if "| ERROR]" in line and "There was an error" not in line and "Traceback" not in line
+    ]
     exceptions = [line.strip() for line in lines if re.match(r"\s*[\w.]+(Error|Exception): ", line)]
     why = "; ".join(dict.fromkeys(errors + exceptions[-1:])) or "nbgrader reported an error"
     for n, line in enumerate(lines):
         if "preview of the cell contents" in line:
-            cell = [x.strip() for x in lines[n + 1:n + 4] if x.strip() and set(x.strip()) != {"-"}]
+            cell = [
+                x.strip() for x in lines[n + 1 : n + 4] if x.strip() and set(x.strip()) != {"-"}
+            ]
             if cell:
                 why += f" (in the cell that starts {cell[0]!r})"
             break
@@ -355,7 +398,7 @@ def stock_scores(course: Course, assignment: str, students: list[str]) -> dict[s
     or None when nbgrader recorded no submission."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    scores = {}
+    scores: dict[str, dict | None] = {}
     with Gradebook(course.db_url, course.course_id) as gb:
         for student in students:
             try:
@@ -371,12 +414,16 @@ def stock_scores(course: Course, assignment: str, students: list[str]) -> dict[s
     return scores
 
 
-def our_scores(results: list[dict]) -> dict[str, dict]:
+def our_scores(results: list[StudentResult]) -> dict[str, dict]:
     out = {}
     for r in results:
-        cells = {gid: c["auto_score"] for nb in r["notebooks"] for gid, c in nb["cells"].items()}
-        out[r["student"]] = {"score": float(r["score"]), "cells": cells, "status": r["status"],
-                             "reason": r["reason"]}
+        cells = {gid: c.auto_score for nb in r.notebooks for gid, c in nb.cells.items()}
+        out[r.student] = {
+            "score": r.score,
+            "cells": cells,
+            "status": r.status.value,
+            "reason": r.reason,
+        }
     return out
 
 
@@ -391,8 +438,11 @@ def machine() -> dict:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-        mem = next(int(line.split()[1]) * 1024 for line in
-                   Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        mem = next(
+            int(line.split()[1]) * 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
     except (OSError, StopIteration):
         mem = None
     from importlib.metadata import PackageNotFoundError, version
@@ -405,194 +455,359 @@ def machine() -> dict:
                 continue
         return None
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_bytes": mem,
-            "system": f"{platform.system()} {platform.release()}",
-            "python": platform.python_version(), "nbgrader": installed("nbgrader"),
-            "tensorflow": installed("tensorflow-cpu", "tensorflow")}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_bytes": mem,
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "nbgrader": installed("nbgrader"),
+        "tensorflow": installed("tensorflow-cpu", "tensorflow"),
+    }
 
 
 def gb(n: int) -> str:
     return f"{n / 1024**3:.2f} GB"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--students", type=int, default=100, help="submissions (default 100)")
     parser.add_argument("--assignment", default="upsampling-by-hand")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="our grader's workers (default: the number of cores)")
-    parser.add_argument("--timeout", type=float, default=30.0,
-                        help="seconds per cell (stock) and per notebook (ours); default 30")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="our grader's workers (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds per cell (stock) and per notebook (ours); default 30",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--keep", action="store_true", help="keep the temporary courses")
-    parser.add_argument("--only", action="append", metavar="STUDENT",
-                        help="grade only this one of the N generated students (repeatable; "
-                             "to look into one submission)")
-    parser.add_argument("--json", type=Path, default=None,
-                        help="where to write the figures (default: benchmarks/results/...)")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="STUDENT",
+        help="grade only this one of the N generated students (repeatable; "
+        "to look into one submission)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="where to write the figures (default: benchmarks/results/...)",
+    )
+    return parser.parse_args(argv)
 
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+@dataclass
+class Setup:
+    """The released course, the submissions, and the two copies of the course to grade."""
+
+    seed: int  # the answer key's
+    submissions: dict[str, tuple[Submission, dict[str, bytes]]]
+    students: list[str]
+    stock: Course
+    ours: Course
+    kinds: dict[str, int]
+
+    def kind(self, student: str) -> str:
+        return self.submissions[student][0].kind
+
+
+def set_up(args: argparse.Namespace, work: Path) -> Setup:
+    t = time.monotonic()
+    released = Course(work / "released")
+    key = release(released, args.assignment, seed=args.seed)
+    print(f"released {args.assignment} in {time.monotonic() - t:.1f} s", flush=True)
+    submissions = make_submissions(released, args.assignment, args.students, args.seed)
+    students = sorted(args.only or submissions)
+    unknown = sorted(set(students) - set(submissions))
+    if unknown:
+        raise SystemExit(f"no such students: {', '.join(unknown)}")
+    stock, ours = copy_course(released, work / "stock"), copy_course(released, work / "ours")
+    for course in (stock, ours):
+        for student in students:
+            simulate.place(course, student, args.assignment, submissions[student][1])
+    kinds: dict[str, int] = {}
+    for sub in (submissions[student][0] for student in students):
+        kinds[sub.kind] = kinds.get(sub.kind, 0) + 1
+    print(
+        f"{len(students)} submissions: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())),
+        flush=True,
+    )
+    return Setup(key.seed, submissions, students, stock, ours, kinds)
+
+
+def run_ours(args: argparse.Namespace, setup: Setup, tag: str) -> tuple[Run, dict[str, Any]]:
+    """``autograder grade``; its run and its report (grading-<a>.json)."""
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        args.assignment,
+        "--course",
+        str(setup.ours.root),
+        "--workers",
+        str(args.workers),
+        "--timeout",
+        f"{args.timeout:g}",
+    ]
+    print("ours:  " + " ".join(command), flush=True)
+    run = run_measured(
+        "ours", command, REPO_ROOT, dict(os.environ), RESULTS_DIR / f"{tag}-ours.log"
+    )
+    report = json.loads((setup.ours.reports_dir / f"grading-{args.assignment}.json").read_text())
+    return run, report
+
+
+def run_stock(args: argparse.Namespace, setup: Setup, tag: str, work: Path) -> Run:
+    """Stock ``nbgrader autograde``, one run over every student; the hidden checks read the key
+    in the kernel (``stock_key_lookup.py``, installed as the kernels' IPython startup file)."""
+    stock = setup.stock
+    env = stock.nbgrader_env()
+    startup = work / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    shutil.copy(stock_key_lookup.__file__, startup / "00-answer-key.py")
+    env["IPYTHONDIR"] = str(work / "ipython")
+    env[stock_key_lookup.KEY_ENV] = str(stock.key_path(args.assignment))
+    env[SEED_ENV] = str(setup.seed)
+    command = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        "autograde",
+        args.assignment,
+        "--force",
+        f"--CourseDirectory.root={stock.root}",
+        f"--CourseDirectory.db_url={stock.db_url}",
+        f"--CourseDirectory.course_id={stock.course_id}",
+        f"--ExecutePreprocessor.timeout={args.timeout:g}",
+        f"--Execute.timeout={args.timeout:g}",
+        "--log-level=INFO",
+    ]
+    print("stock: " + " ".join(command), flush=True)
+    done = set()
+
+    def progress(line: str) -> None:
+        m = re.search(r"\b(student-\d{3})\b", line)
+        if m and m.group(1) not in done:
+            done.add(m.group(1))
+            print(
+                f"\rstock: {len(done)}/{args.students} students started",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    run = run_measured(
+        "stock", command, stock.root, env, RESULTS_DIR / f"{tag}-stock.log", echo=progress
+    )
+    print(file=sys.stderr)
+    return run
+
+
+@dataclass
+class Comparison:
+    honest: list[str]
+    differences: list[dict[str, Any]]
+    stock_failed_honest: dict[str, str]  # student -> why nbgrader gave up on it
+    others: dict[str, dict[str, Any]]  # broken files and the endless loop: not compared
+    ours_by: dict[str, dict[str, Any]]
+
+
+def _difference(student: str, kind: str, a: dict | None, b: dict | None) -> dict[str, Any] | None:
+    if a is None or b is None:
+        return {"student": student, "kind": kind, "stock": a, "ours": b}
+    if abs(a["score"] - b["score"]) <= 1e-9 and a["cells"] == b["cells"]:
+        return None
+    cells = {
+        g: (a["cells"].get(g), b["cells"].get(g))
+        for g in sorted(set(a["cells"]) | set(b["cells"]))
+        if a["cells"].get(g) != b["cells"].get(g)
+    }
+    return {"student": student, "kind": kind, "stock": a, "ours": b, "cells": cells}
+
+
+def compare(
+    args: argparse.Namespace, setup: Setup, stock_run: Run, ours_results: list[StudentResult]
+) -> Comparison:
+    students = setup.students
+    stock_by = stock_scores(setup.stock, args.assignment, students)
+    ours_by = our_scores(ours_results)
+    sections = stock_sections(stock_run, students)
+    honest = [s for s in students if setup.kind(s) in HONEST_KINDS]
+    # A submission nbgrader gave up on (it logs the error and records no scores) is not a
+    # difference in scoring: it is listed, with nbgrader's reason, and not compared.
+    failed = stock_failed(stock_run)
+    failed_honest = {s: stock_failure(sections.get(s, (0, []))[1]) for s in honest if s in failed}
+    differences = [
+        d
+        for s in honest
+        if s not in failed_honest
+        if (d := _difference(s, setup.kind(s), stock_by.get(s), ours_by.get(s)))
+    ]
+    others = {
+        s: {
+            "kind": setup.kind(s),
+            "stock": (stock_by.get(s) or {}).get("score"),
+            "ours_status": ours_by[s]["status"],
+            "ours_reason": ours_by[s]["reason"],
+            "ours_score": ours_by[s]["score"],
+            "stock_error": stock_failure(sections.get(s, (0, []))[1]) if s in failed else None,
+        }
+        for s in students
+        if s not in honest
+    }
+    return Comparison(honest, differences, failed_honest, others, ours_by)
+
+
+def run_figures(run: Run) -> dict[str, Any]:
+    return {
+        "wall_seconds": run.wall_seconds,
+        "returncode": run.returncode,
+        "peak_rss_bytes": run.peak_rss,
+        "peak_pss_bytes": run.peak_pss,
+        "peak_processes": run.peak_processes,
+        "cpu_seconds_rusage": run.cpu_rusage,
+        "cpu_seconds_sampled": run.cpu_sampled,
+        "load_before": run.load_before,
+        "load_after": run.load_after,
+        "load_1min_every_5s": run.loads,
+    }
+
+
+def print_figures(
+    args: argparse.Namespace,
+    setup: Setup,
+    figures: dict[str, Any],
+    runs: list[tuple[Run, list[float]]],
+    found: Comparison,
+) -> None:
+    m = figures["machine"]
+    print()
+    print(
+        f"machine: {m['cpu']}, {m['cores']} cores, {gb(m['memory_bytes'] or 0)} RAM, "
+        f"{m['system']}; Python {m['python']}, nbgrader {m['nbgrader']}, "
+        f"TensorFlow {m['tensorflow']}"
+    )
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(setup.kinds.items()))
+    print(
+        f"{args.students} submissions of {args.assignment} ({kinds}); "
+        f"timeout {args.timeout:g} s; our workers: {args.workers}"
+    )
+    print(
+        f"{'':6} {'wall':>8} {'wall/N':>7} {'median':>7} {'CPU':>7} {'peak RSS':>9}"
+        f" {'peak PSS':>9} {'procs':>5}  1-min load: mean, max during the run"
+    )
+    for r, per in runs:
+        med = median(per)
+        loads = r.loads or [r.load_after[0]]
+        print(
+            f"{r.name:6} {r.wall_seconds:7.1f}s {r.wall_seconds / args.students:6.2f}s "
+            f"{med if med is not None else float('nan'):6.2f}s {r.cpu_sampled:6.0f}s"
+            f" {gb(r.peak_rss):>9} {gb(r.peak_pss):>9} {r.peak_processes:>5}  "
+            f"{statistics.mean(loads):.1f}, {max(loads):.1f}"
+        )
+    print(f"ratio stock/ours: {figures['ratio_stock_over_ours']:.2f}x")
+    print(
+        "median: per submission run (not the broken files); stock: from nbgrader's log "
+        "naming one student to naming the next; ours: a notebook's run in its forked, "
+        "sandboxed process (two at once). CPU: user + system time of the process tree. "
+        "Peak RSS: sum over the tree's processes; peak PSS: shared pages counted once."
+    )
+    codes = {r.name: r.returncode for r, _ in runs}
+    if any(codes.values()):
+        print(f"exit codes: stock {codes['stock']}, ours {codes['ours']}")
+    print_comparison(setup, found)
+
+
+def print_comparison(setup: Setup, found: Comparison) -> None:
+    print(
+        f"honest submissions: {len(found.honest)}, of which nbgrader graded "
+        f"{len(found.honest) - len(found.stock_failed_honest)}; their scores identical (every "
+        f"cell): {'yes' if not found.differences else 'NO'}"
+    )
+    for s, why in found.stock_failed_honest.items():
+        ours = found.ours_by[s]
+        print(
+            f"  stock nbgrader could not grade {s} ({setup.kind(s)}; ours: "
+            f"{ours['score']:g}, {ours['status']}): {why[:300]}"
+        )
+    for d in found.differences:
+        print(
+            f"  DIFFERS {d['student']} ({d['kind']}): stock "
+            f"{d['stock'] and d['stock']['score']}, ours {d['ours'] and d['ours']['score']}"
+            f" {d.get('cells', '')}"
+        )
+    print("not compared (broken files, endless loop):")
+    for s, o in found.others.items():
+        error = f" ({o['stock_error'][:100]})" if o["stock_error"] else ""
+        print(
+            f"  {s} {o['kind']}: stock score {o['stock']}{error}; "
+            f"ours {o['ours_status']} ({o['ours_reason'][:100]})"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     tag = f"grading-{args.assignment}-n{args.students}-{stamp}"
     json_path = args.json or RESULTS_DIR / f"{tag}.json"
     work = Path(tempfile.mkdtemp(prefix="grading-benchmark-"))
     print(f"machine load before (1, 5, 15 min): {os.getloadavg()}", flush=True)
     try:
-        t = time.monotonic()
-        released = Course(work / "released")
-        key = release(released, args.assignment, seed=args.seed)
-        print(f"released {args.assignment} in {time.monotonic() - t:.1f} s", flush=True)
-        submissions = make_submissions(released, args.assignment, args.students, args.seed)
-        students = sorted(args.only or submissions)
-        unknown = sorted(set(students) - set(submissions))
-        if unknown:
-            raise SystemExit(f"no such students: {', '.join(unknown)}")
-        stock, ours = copy_course(released, work / "stock"), copy_course(released, work / "ours")
-        for course in (stock, ours):
-            for student in students:
-                simulate.place(course, student, args.assignment, submissions[student][1])
-        kinds: dict[str, int] = {}
-        for sub in (submissions[student][0] for student in students):
-            kinds[sub.kind] = kinds.get(sub.kind, 0) + 1
-        print(f"{len(students)} submissions: "
-              + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())), flush=True)
-
-        # (b) ours first: its workers import TensorFlow from a cold page cache, if anyone does.
-        ours_cmd = [sys.executable, "-m", "autograder", "grade", args.assignment,
-                    "--course", str(ours.root), "--workers", str(args.workers),
-                    "--timeout", f"{args.timeout:g}"]
-        print("ours:  " + " ".join(ours_cmd), flush=True)
-        ours_run = run_measured("ours", ours_cmd, REPO_ROOT, dict(os.environ),
-                                RESULTS_DIR / f"{tag}-ours.log")
-        report = json.loads((ours.reports_dir / f"grading-{args.assignment}.json").read_text())
-        ours_results = report["results"]
-
-        # (a) stock nbgrader, one run over every student.
-        stock_env = stock.nbgrader_env()
-        stock_env[ANSWER_KEY_ENV] = str(stock.key_path(args.assignment))
-        stock_env[SEED_ENV] = str(key["seed"])
-        stock_cmd = [sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--force",
-                     f"--CourseDirectory.root={stock.root}",
-                     f"--CourseDirectory.db_url={stock.db_url}",
-                     f"--CourseDirectory.course_id={stock.course_id}",
-                     f"--ExecutePreprocessor.timeout={args.timeout:g}",
-                     f"--Execute.timeout={args.timeout:g}", "--log-level=INFO"]
-        print("stock: " + " ".join(stock_cmd), flush=True)
-        done = set()
-
-        def stock_progress(line: str) -> None:
-            m = re.search(r"\b(student-\d{3})\b", line)
-            if m and m.group(1) not in done:
-                done.add(m.group(1))
-                print(f"\rstock: {len(done)}/{args.students} students started", end="",
-                      file=sys.stderr, flush=True)
-
-        stock_run = run_measured("stock", stock_cmd, stock.root, stock_env,
-                                 RESULTS_DIR / f"{tag}-stock.log", echo=stock_progress)
-        print(file=sys.stderr)
+        setup = set_up(args, work)
+        # Ours first: its workers import TensorFlow from a cold page cache, if anyone does.
+        ours_run, report = run_ours(args, setup, tag)
+        ours_results = [StudentResult.from_json(r) for r in report["results"]]
+        stock_run = run_stock(args, setup, tag, work)
         load_end = os.getloadavg()
-
-        # --- compare ---------------------------------------------------------------------
-        stock_by = stock_scores(stock, args.assignment, students)
-        ours_by = our_scores(ours_results)
-        sections = stock_sections(stock_run, students)
-        honest = [s for s in students if submissions[s][0].kind in HONEST_KINDS]
-        # A submission nbgrader gave up on (it logs the error and records no scores) is not a
-        # difference in scoring: it is listed, with nbgrader's reason, and not compared.
-        failed = stock_failed(stock_run)
-        stock_failed_honest = {s: stock_failure(sections.get(s, (0, []))[1])
-                               for s in honest if s in failed}
-        differences = []
-        for s in honest:
-            if s in stock_failed_honest:
-                continue
-            a, b = stock_by.get(s), ours_by.get(s)
-            if a is None or b is None:
-                differences.append({"student": s, "kind": submissions[s][0].kind,
-                                    "stock": a, "ours": b})
-            elif abs(a["score"] - b["score"]) > 1e-9 or a["cells"] != b["cells"]:
-                differences.append({"student": s, "kind": submissions[s][0].kind,
-                                    "stock": a, "ours": b,
-                                    "cells": {g: (a["cells"].get(g), b["cells"].get(g))
-                                              for g in sorted(set(a["cells"]) | set(b["cells"]))
-                                              if a["cells"].get(g) != b["cells"].get(g)}})
-        others = {s: {"kind": submissions[s][0].kind,
-                      "stock": (None if stock_by.get(s) is None else stock_by[s]["score"]),
-                      "ours_status": ours_by[s]["status"], "ours_reason": ours_by[s]["reason"],
-                      "ours_score": ours_by[s]["score"],
-                      "stock_error": (stock_failure(sections.get(s, (0, []))[1])
-                                      if s in failed else None)}
-                  for s in students if s not in honest}
-
+        found = compare(args, setup, stock_run, ours_results)
         # Medians over the submissions that were run (not the broken files, which both reject
         # in milliseconds).
-        ran = {s for s in students if submissions[s][0].kind in HONEST_KINDS | {"endless-loop"}}
-        ours_per = [nb["wall_seconds"] for r in ours_results if r["student"] in ran
-                    for nb in r["notebooks"] if nb.get("wall_seconds") is not None]
-        stock_per = [t for s, (t, _) in sections.items() if s in ran]
+        ran = {s for s in setup.students if setup.kind(s) in HONEST_KINDS | {"endless-loop"}}
+        ours_per = [
+            nb.wall_seconds
+            for r in ours_results
+            if r.student in ran
+            for nb in r.notebooks
+            if nb.wall_seconds is not None
+        ]
+        stock_per = [
+            t for s, (t, _) in stock_sections(stock_run, setup.students).items() if s in ran
+        ]
         figures = {
-            "machine": machine(), "students": args.students, "assignment": args.assignment,
-            "workers": args.workers, "timeout_seconds": args.timeout, "seed": args.seed,
-            "kinds": kinds, "started_utc": stamp, "load_end": load_end,
+            "machine": machine(),
+            "students": args.students,
+            "assignment": args.assignment,
+            "workers": args.workers,
+            "timeout_seconds": args.timeout,
+            "seed": args.seed,
+            "kinds": setup.kinds,
+            "started_utc": stamp,
+            "load_end": load_end,
             "isolation": report.get("isolation"),
-            "runs": {r.name: {"wall_seconds": r.wall_seconds, "returncode": r.returncode,
-                              "peak_rss_bytes": r.peak_rss, "peak_pss_bytes": r.peak_pss,
-                              "peak_processes": r.peak_processes,
-                              "cpu_seconds_rusage": r.cpu_rusage,
-                              "cpu_seconds_sampled": r.cpu_sampled, "load_before": r.load_before,
-                              "load_after": r.load_after, "load_1min_every_5s": r.loads}
-                     for r in (stock_run, ours_run)},
+            "runs": {r.name: run_figures(r) for r in (stock_run, ours_run)},
             "median_seconds_per_submission": {"stock": median(stock_per), "ours": median(ours_per)},
             "ratio_stock_over_ours": stock_run.wall_seconds / ours_run.wall_seconds,
-            "honest_submissions": len(honest),
-            "honest_compared": len(honest) - len(stock_failed_honest),
-            "honest_scores_identical": not differences, "differences": differences,
-            "stock_failed_honest": stock_failed_honest, "not_compared": others,
+            "honest_submissions": len(found.honest),
+            "honest_compared": len(found.honest) - len(found.stock_failed_honest),
+            "honest_scores_identical": not found.differences,
+            "differences": found.differences,
+            "stock_failed_honest": found.stock_failed_honest,
+            "not_compared": found.others,
         }
         json_path.write_text(json.dumps(figures, indent=1))
-
-        m = figures["machine"]
-        print()
-        print(f"machine: {m['cpu']}, {m['cores']} cores, {gb(m['memory_bytes'] or 0)} RAM, "
-              f"{m['system']}; Python {m['python']}, nbgrader {m['nbgrader']}, "
-              f"TensorFlow {m['tensorflow']}")
-        print(f"{args.students} submissions of {args.assignment} "
-              + "(" + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"); "
-              f"timeout {args.timeout:g} s; our workers: {args.workers}")
-        print(f"{'':6} {'wall':>8} {'wall/N':>7} {'median':>7} {'CPU':>7} {'peak RSS':>9}"
-              f" {'peak PSS':>9} {'procs':>5}  1-min load: mean, max during the run")
-        for r, per in ((stock_run, stock_per), (ours_run, ours_per)):
-            med = median(per)
-            print(f"{r.name:6} {r.wall_seconds:7.1f}s {r.wall_seconds / args.students:6.2f}s "
-                  f"{med if med is not None else float('nan'):6.2f}s {r.cpu_sampled:6.0f}s"
-                  f" {gb(r.peak_rss):>9} {gb(r.peak_pss):>9} {r.peak_processes:>5}  "
-                  f"{statistics.mean(r.loads or [r.load_after[0]]):.1f}, "
-                  f"{max(r.loads or [r.load_after[0]]):.1f}")
-        print(f"ratio stock/ours: {figures['ratio_stock_over_ours']:.2f}x")
-        print("median: per submission run (not the broken files); stock: from nbgrader's log "
-              "naming one student to naming the next; ours: a notebook's run in its forked, "
-              "sandboxed process (two at once). CPU: user + system time of the process tree. "
-              "Peak RSS: sum over the tree's processes; peak PSS: shared pages counted once.")
-        if stock_run.returncode or ours_run.returncode:
-            print(f"exit codes: stock {stock_run.returncode}, ours {ours_run.returncode}")
-        print(f"honest submissions: {len(honest)}, of which nbgrader graded "
-              f"{len(honest) - len(stock_failed_honest)}; their scores identical (every cell): "
-              f"{'yes' if not differences else 'NO'}")
-        for s, why in stock_failed_honest.items():
-            print(f"  stock nbgrader could not grade {s} ({submissions[s][0].kind}; ours: "
-                  f"{ours_by[s]['score']:g}, {ours_by[s]['status']}): {why[:300]}")
-        for d in differences:
-            print(f"  DIFFERS {d['student']} ({d['kind']}): stock "
-                  f"{d['stock'] and d['stock']['score']}, ours {d['ours'] and d['ours']['score']}"
-                  f" {d.get('cells', '')}")
-        print("not compared (broken files, endless loop):")
-        for s, o in others.items():
-            print(f"  {s} {o['kind']}: stock score {o['stock']}"
-                  + (f" ({o['stock_error'][:100]})" if o["stock_error"] else "")
-                  + f"; ours {o['ours_status']} ({o['ours_reason'][:100]})")
+        print_figures(args, setup, figures, [(stock_run, stock_per), (ours_run, ours_per)], found)
         print(f"figures: {json_path}")
-        return 1 if differences else 2 if stock_failed_honest else 0
+        return 1 if found.differences else 2 if found.stock_failed_honest else 0
     finally:
         if args.keep:
             print(f"courses kept in {work}")

@@ -1,6 +1,9 @@
-"""Fixtures shared by several test folders.
+"""Fixtures shared by several test folders, and the hypothesis profiles.
 
 ``built_book``: the book built once per session by the strict build tool (see
-tests/book/book_helpers.py); the book tests and the browser tests both use it.
+tests/book/book_helpers.py); the book tests and the browser tests both use it. The profiles
+(``full``, ``fast``) are in tests/hypothesis_profiles.py.
 """
+
+import tests.hypothesis_profiles  # noqa: F401  (registers the profiles)
 from tests.book.book_helpers import built_book  # noqa: F401  (a fixture, re-exported)

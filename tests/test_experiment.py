@@ -8,6 +8,8 @@ import pytest
 import upsampling_course as uc
 from upsampling_course import experiment
 
+pytestmark = pytest.mark.training
+
 
 @pytest.fixture(scope="module")
 def keras():

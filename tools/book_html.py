@@ -23,6 +23,7 @@ rewrite names the axe-core rule (or console error) it fixes:
 * A console error "Identifier 'THEBE_JS_URL' has already been declared": sphinx-thebe's
   configuration script is emitted twice in each page's head; the second copy goes.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,12 +35,22 @@ from sphinx.errors import ExtensionError
 MATHJAX = Path(__file__).resolve().parent.parent / "node_modules" / "mathjax"
 
 REWRITES: list[tuple[re.Pattern, str]] = [
-    (re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"'
-                r' title="[^"]*") aria-label="[^"]*"'), r"\1"),
-    (re.compile(r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"'),
-     r'\1 aria-hidden="true"'),
+    (
+        re.compile(
+            r'(<button class="btn search-button-field search-button__button[^"]*"'
+            r' title="[^"]*") aria-label="[^"]*"'
+        ),
+        r"\1",
+    ),
+    (
+        re.compile(r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"'),
+        r'\1 aria-hidden="true"',
+    ),
     (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
-    (re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry"'), r'\1 role="listitem"'),
+    (
+        re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry"'),
+        r'\1 role="listitem"',
+    ),
 ]
 _INLINE_SCRIPT = re.compile(r"<script>[^<]*</script>\n?")
 
@@ -83,7 +94,9 @@ def _on_build_finished(app, exception) -> None:
 
 def _ship_mathjax(app, config) -> None:
     if not (MATHJAX / "es5" / "tex-chtml.js").is_file():
-        raise ExtensionError(f"MathJax is missing ({MATHJAX}): run `npm ci` in {MATHJAX.parent.parent}")
+        raise ExtensionError(
+            f"MathJax is missing ({MATHJAX}): run `npm ci` in {MATHJAX.parent.parent}"
+        )
     config.html_static_path.append(str(MATHJAX))
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import yaml
 
-BOOK_ROOT = Path(__file__).resolve().parent.parent
+from tools.toc import BOOK_ROOT, toc_files
 # The reader myst-nb registers with jupyter-cache for MyST-Markdown notebooks. Reading the
 # chapters with it gives the same cell sources and metadata (hence the same cache hash)
 # as myst-nb sees during the Sphinx build.
@@ -68,31 +68,6 @@ class BuildResult:
             and self.sphinx_executed == 0
             and (self.html_dir / "index.html").exists()
         )
-
-
-def toc_files(book_root: Path = BOOK_ROOT) -> list[Path]:
-    """Every page ``_toc.yml`` lists (root first), as paths of existing source files."""
-    toc = yaml.safe_load((book_root / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                names.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({key: value for key, value in toc.items() if key != "root"})
-    paths = []
-    for name in names:
-        matches = [book_root / f"{name}{suffix}" for suffix in (".md", ".ipynb") if (book_root / f"{name}{suffix}").exists()]
-        if not matches:
-            raise FileNotFoundError(f"_toc.yml lists {name!r}, but there is no {name}.md or {name}.ipynb")
-        paths.append(matches[0])
-    return paths
 
 
 def is_notebook(path: Path) -> bool:

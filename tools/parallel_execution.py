@@ -14,6 +14,7 @@ jupyter-cache's own ``local-parallel`` executor, scheduled for many short chapte
 Outputs are those of an ordinary Jupyter kernel started in the chapter's folder, exactly as
 Jupyter Book's own execution would produce them.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -48,8 +49,9 @@ class ChapterWorker(ExecutionWorkerLocalMProc):
 
 
 class BalancedExecutor(JupyterExecutorLocalMproc):
-    def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30,
-                      allow_errors=False, force=False) -> ExecutorRunResult:
+    def run_and_cache(
+        self, *, filter_uris=None, filter_pks=None, timeout=30, allow_errors=False, force=False
+    ) -> ExecutorRunResult:
         records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True, force=force)
         tasks = [ProcessData(r.pk, r.uri, self.cache, timeout, allow_errors) for r in records]
         if not tasks:

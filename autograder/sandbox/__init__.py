@@ -1,1 +1,2 @@
-"""Running untrusted notebooks: isolation layers, the pristine forking worker, the in-sandbox runner."""
+"""Running untrusted notebooks: isolation layers, the local pool of pristine forking workers,
+the in-sandbox runner."""

@@ -14,6 +14,7 @@ Layers, strongest first (the grading report names the ones in force):
 Where a layer is missing (an instructor's laptop without bubblewrap, not root), grading still
 works and the report warns which protections were not in force.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,26 +25,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..results import IsolationReport
+
 #: Unprivileged user ids given to the workers' submission processes: each worker of each
 #: grading run takes one that no process is using, so two graders at once never share one
 #: (a user's process limit and kill sweeps are per user).
 UID_RANGE = range(61000, 65000)
 
 SANDBOX_JOB_DIR = "/job"
-
-
-@dataclass(frozen=True)
-class Limits:
-    wall_seconds: float = 120.0
-    cpu_seconds: int = 240
-    memory_bytes: int = 6 * 1024**3  # address space: TensorFlow alone maps about 1.3 GB
-    processes: int = 256  # threads count too, and TensorFlow starts dozens
-    file_bytes: int = 64 * 1024**2  # each file written, the captured output included
-    open_files: int = 512
-    output_chars: int = 20_000  # captured output kept per cell for feedback
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -57,23 +46,38 @@ class Isolation:
     def job_dir_inside(self) -> str | None:
         return SANDBOX_JOB_DIR if self.bubblewrap else None
 
-    def worker_uid(self, index: int) -> int | None:
+    @property
+    def private_network(self) -> bool:
+        """Whether each job gets its own empty network namespace (root without bubblewrap;
+        bubblewrap gives the whole worker one)."""
+        return self.root and not self.bubblewrap
+
+    def worker_uid(self) -> int | None:
         return free_uid() if self.root else None
 
+    def report(self) -> IsolationReport:
+        return IsolationReport(tuple(self.layers), tuple(self.warnings))
+
     def describe(self) -> str:
-        text = "isolation in force: " + ", ".join(self.layers)
-        for warning in self.warnings:
-            text += f"\nWARNING: {warning}"
-        return text
+        return self.report().describe()
 
     def worker_command(self, job_dir: Path) -> list[str]:
         """The command that starts one worker (a zygote) whose jobs appear in ``job_dir``."""
         python = [sys.executable, "-I", "-m", "autograder.sandbox.zygote"]
         if not self.bubblewrap:
             return python
-        cmd = [self.bubblewrap, "--die-with-parent", "--new-session",
-               "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-               "--unshare-cgroup-try", "--hostname", "sandbox"]
+        cmd = [
+            self.bubblewrap,
+            "--die-with-parent",
+            "--new-session",
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "sandbox",
+        ]
         if not self.root:
             cmd += ["--unshare-user"]
         # The private /tmp first: a package bound below /tmp (a checkout there) must stay
@@ -82,19 +86,35 @@ class Isolation:
         bound = readonly_paths()
         # bubblewrap would create the folders leading to a bind as 0700: the submission's
         # user could not reach the Python installation below /root.
-        for parent in sorted({str(a) for p in bound for a in Path(p).parents}
-                             - {"/", "/tmp"} - set(bound), key=lambda a: a.count("/")):
+        for parent in sorted(
+            {str(a) for p in bound for a in Path(p).parents} - {"/", "/tmp"} - set(bound),
+            key=lambda a: a.count("/"),
+        ):
             cmd += ["--perms", "0755", "--dir", parent]
         for path in bound:
             cmd += ["--ro-bind", path, path]
-        cmd += ["--bind", str(job_dir), SANDBOX_JOB_DIR,
-                "--chdir", SANDBOX_JOB_DIR, "--setenv", "HOME", SANDBOX_JOB_DIR]
+        cmd += [
+            "--bind",
+            str(job_dir),
+            SANDBOX_JOB_DIR,
+            "--chdir",
+            SANDBOX_JOB_DIR,
+            "--setenv",
+            "HOME",
+            SANDBOX_JOB_DIR,
+        ]
         if self.root:
             # The worker keeps only what it needs to start each submission as another user,
             # to clean up after it and to kill what it leaves behind.
             cmd += ["--cap-drop", "ALL"]
-            for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN",
-                        "CAP_DAC_OVERRIDE", "CAP_FOWNER"):
+            for cap in (
+                "CAP_SETUID",
+                "CAP_SETGID",
+                "CAP_KILL",
+                "CAP_CHOWN",
+                "CAP_DAC_OVERRIDE",
+                "CAP_FOWNER",
+            ):
                 cmd += ["--cap-add", cap]
         return cmd + ["--"] + python
 
@@ -121,9 +141,22 @@ _taken: set[int] = set()  # ids this process already gave to a worker
 
 def readonly_paths() -> list[str]:
     """System folders plus the Python installation and the two packages the worker imports."""
-    paths = {"/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/alternatives", "/etc/ld.so.cache",
-             "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ssl",
-             "/etc/fonts", "/etc/matplotlibrc"}
+    paths = {
+        "/usr",
+        "/bin",
+        "/lib",
+        "/lib64",
+        "/sbin",
+        "/etc/alternatives",
+        "/etc/ld.so.cache",
+        "/etc/localtime",
+        "/etc/passwd",
+        "/etc/group",
+        "/etc/nsswitch.conf",
+        "/etc/ssl",
+        "/etc/fonts",
+        "/etc/matplotlibrc",
+    }
     for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix):
         paths.add(os.path.realpath(prefix))
     paths.add(os.path.dirname(os.path.realpath(sys.executable)))
@@ -136,8 +169,11 @@ def readonly_paths() -> list[str]:
                 paths.add(os.path.realpath(location))
     existing = sorted(p for p in paths if os.path.exists(p))
     # Drop paths already inside another bound path.
-    return [p for p in existing
-            if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in existing)]
+    return [
+        p
+        for p in existing
+        if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in existing)
+    ]
 
 
 def detect(require_sandbox: bool = False) -> Isolation:
@@ -147,15 +183,27 @@ def detect(require_sandbox: bool = False) -> Isolation:
     usable = None
     problem = "bubblewrap (bwrap) is not installed"
     if bwrap:
-        probe = [bwrap, "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/",
-                 "--proc", "/proc", "--dev", "/dev"] + ([] if root else ["--unshare-user"])
+        probe = [
+            bwrap,
+            "--unshare-pid",
+            "--unshare-net",
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+        ] + ([] if root else ["--unshare-user"])
         try:
             done = subprocess.run(probe + ["true"], capture_output=True, timeout=20)
             if done.returncode == 0:
                 usable = bwrap
             else:
-                problem = "bubblewrap cannot create namespaces here: " + \
-                    done.stderr.decode(errors="replace").strip()
+                problem = (
+                    "bubblewrap cannot create namespaces here: "
+                    + done.stderr.decode(errors="replace").strip()
+                )
         except (OSError, subprocess.TimeoutExpired) as exc:
             problem = f"bubblewrap failed to start: {exc}"
     iso = Isolation(bubblewrap=usable, root=root)
@@ -164,14 +212,18 @@ def detect(require_sandbox: bool = False) -> Isolation:
     else:
         if require_sandbox:
             raise RuntimeError(f"a sandbox is required but {problem}")
-        iso.warnings.append(f"{problem}: submissions can read files this user can read"
-                            + ("" if root else " and open network connections"))
+        iso.warnings.append(
+            f"{problem}: submissions can read files this user can read"
+            + ("" if root else " and open network connections")
+        )
     if root:
         iso.layers.append("separate unprivileged user per worker")
         if not usable:
             iso.layers.append("private network namespace")
     else:
-        iso.warnings.append("not running as root: submissions run as your own user, so they "
-                            "could signal or read your other processes and files")
+        iso.warnings.append(
+            "not running as root: submissions run as your own user, so they "
+            "could signal or read your other processes and files"
+        )
     iso.layers.append("resource limits (CPU, memory, processes, file size) and wall-clock timeout")
     return iso

@@ -1,69 +1,49 @@
-"""The grader's side of the workers: start them, hand them jobs, read back what a job left.
+"""The local sandboxed pool: the embedded :class:`~autograder.jobs.JobRunner`.
 
-One worker per core, each with its own job folder. The grader writes a job's files, the worker
-forks a fresh process that runs it, and the grader then reads the job's files as untrusted data
-(regular files only, never through a link, with size caps) and empties the folder.
+One worker per core, each a pristine zygote (``zygote.py``) inside bubblewrap with its own job
+folder, served by a thread of its own. For each job the thread writes the job's files, the
+zygote forks a fresh process that runs it, and the thread reads back what the job left as
+untrusted data (``autograder.untrusted``) and empties the folder. Every job runs under the
+one failure policy (``autograder.jobs.run_with_policy``): a worker that dies during a job is
+replaced and the job runs once more; a second loss ends it.
 """
+
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
 import shutil
-import stat
 import subprocess
 import tempfile
 import threading
-import time
-from dataclasses import dataclass
+from concurrent.futures import Future
 from pathlib import Path
 
-from .isolation import Isolation, Limits
+from ..jobs import Job, NoWorker, RunOutcome, WorkerLost, run_with_policy
+from ..results import IsolationReport
+from ..untrusted import read_capped
+from .environment import job_environment
+from .isolation import Isolation
 
-READY_TIMEOUT = 180.0
-
-
-@dataclass
-class JobOutcome:
-    exit_code: int | None
-    signal: int | None
-    timed_out: bool
-    wall_seconds: float
-    cpu_seconds: float | None
-    max_rss_kb: int | None
-    records: bytes
-    stdout: bytes
-    worker_error: str | None = None
+#: A worker imports TensorFlow before it is ready: seconds on a quiet machine, minutes on a
+#: machine loaded many times over (measured: 138 s at a load of 20 on 2 cores).
+READY_TIMEOUT = 600.0
+#: After the wall-clock limit, the zygote may need this long to kill what a job left running.
+CLEANUP_SECONDS = 120.0
+MAX_RECORDS_BYTES = 32 << 20
+MAX_STDOUT_BYTES = 64 << 10
 
 
 class WorkerError(RuntimeError):
-    pass
-
-
-def read_untrusted(path: Path, cap: int) -> bytes:
-    """The first ``cap`` bytes of a regular file, without following links; b"" if absent."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return b""
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return b""
-        chunks, size = [], 0
-        while size < cap:
-            chunk = os.read(fd, min(1 << 20, cap - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    """A worker did not start or stopped answering."""
 
 
 def empty_folder(path: Path) -> None:
     """Remove everything in ``path`` (a job may leave read-only or odd files behind)."""
-    def make_writable(func, target, _exc):
+
+    def make_writable(func, target, _exc):  # type: ignore[no-untyped-def]
         try:
             os.chmod(os.path.dirname(target), 0o700)
             os.chmod(target, 0o700)
@@ -85,87 +65,116 @@ def empty_folder(path: Path) -> None:
 
 
 class Worker:
-    def __init__(self, index: int, isolation: Isolation, scratch: Path) -> None:
+    """One zygote process and its job folder. Used by one thread only."""
+
+    def __init__(self, index: int, isolation: Isolation, scratch: Path, single_thread: bool):
         self.index = index
+        self.name = f"local-{index}"
         self.isolation = isolation
-        self.uid = isolation.worker_uid(index)
+        self.single_thread = single_thread
+        self.uid = isolation.worker_uid()
         self.job_dir = scratch / f"worker-{index}"
         self.job_dir.mkdir(mode=0o700)
         self.log_path = scratch / f"worker-{index}.log"
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.jobs_done = 0
 
     @property
     def job_dir_inside(self) -> str:
         return self.isolation.job_dir_inside or str(self.job_dir)
 
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def start(self) -> None:
-        self.spawn()
-        self.wait_ready()
-
-    def spawn(self) -> None:
-        # bubblewrap's --die-with-parent follows the *thread* that started it: spawn workers
-        # from a thread that lives as long as they are needed.
-        log = open(self.log_path, "ab")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOGRADER_", "UPSAMPLING_"))}
-        self.process = subprocess.Popen(
-            self.isolation.worker_command(self.job_dir), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=log, env=env, cwd=self.job_dir, close_fds=True)
-        log.close()
-
-    def wait_ready(self) -> None:
+        # bubblewrap's --die-with-parent follows the *thread* that started it: each worker is
+        # started by the pool's thread that serves it, which lives as long as the pool.
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("AUTOGRADER_", "UPSAMPLING_"))
+        }
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.isolation.worker_command(self.job_dir),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                cwd=self.job_dir,
+                close_fds=True,
+            )
         line = self._read_line(READY_TIMEOUT)
         if not json.loads(line).get("ready"):
-            raise WorkerError(f"worker {self.index} did not start: {line[:200]!r}")
+            raise WorkerError(f"worker {self.name} did not start: {line[:200]!r}")
 
     def _read_line(self, timeout: float) -> bytes:
-        assert self.process and self.process.stdout
+        process = self.process
+        assert process is not None and process.stdout is not None
+        stdout = process.stdout
         result: list[bytes] = []
-        reader = threading.Thread(target=lambda: result.append(self.process.stdout.readline()),
-                                  daemon=True)
+        reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
         if not result or not result[0]:
-            log_tail = read_untrusted(self.log_path, 1 << 16)[-2000:].decode(errors="replace")
+            log_tail = read_capped(self.log_path, 1 << 16)[-2000:].decode(errors="replace")
             self.stop()
-            raise WorkerError(f"worker {self.index} stopped answering. Log:\n{log_tail}")
+            raise WorkerError(f"worker {self.name} stopped answering. Log:\n{log_tail}")
         return result[0]
 
-    def run(self, files: dict[str, bytes], env: dict[str, str], limits: Limits,
-            private_network: bool) -> JobOutcome:
-        if self.process is None or self.process.poll() is not None:
-            self.start()
+    def _write_files(self, job: Job) -> None:
         empty_folder(self.job_dir)
-        for name, content in files.items():
-            (self.job_dir / name).write_bytes(content)
+        cells = json.dumps({"cells": [dataclasses.asdict(c) for c in job.cells]}).encode()
+        for name, content in {**job.files, "cells.json": cells}.items():
+            path = self.job_dir / name
+            path.write_bytes(content)
+            if self.uid is not None:
+                os.chown(path, self.uid, self.uid)
         if self.uid is not None:
             os.chown(self.job_dir, self.uid, self.uid)
-            for name in files:
-                os.chown(self.job_dir / name, self.uid, self.uid)
         self.job_dir.chmod(0o700)
-        job = {"job": self.jobs_done, "dir": self.job_dir_inside, "uid": self.uid, "env": env,
-               "limits": limits.as_dict(), "private_network": private_network}
-        assert self.process and self.process.stdin
+
+    def attempt(self, job: Job) -> RunOutcome:
+        """Run ``job`` once (see ``jobs.run_with_policy`` for what the exceptions mean)."""
+        if not self.alive:
+            try:
+                self.start()
+            except (OSError, ValueError, WorkerError) as exc:
+                self.stop()
+                raise NoWorker(f"the grading worker could not start: {exc}") from None
+        self._write_files(job)
+        request = {
+            "job": self.jobs_done,
+            "dir": self.job_dir_inside,
+            "uid": self.uid,
+            "env": job_environment(job.seed, self.single_thread),
+            "limits": dataclasses.asdict(job.limits),
+            "private_network": self.isolation.private_network,
+        }
+        assert self.process is not None and self.process.stdin is not None
         try:
-            self.process.stdin.write((json.dumps(job) + "\n").encode())
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
-            # The worker enforces the wall time, then may need up to 30 s to kill what is left.
-            answer = json.loads(self._read_line(limits.wall_seconds + 120))
+            answer = json.loads(self._read_line(job.limits.wall_seconds + CLEANUP_SECONDS))
         except (OSError, ValueError, WorkerError) as exc:
             self.stop()
-            return JobOutcome(None, None, False, 0.0, None, None, b"", b"",
-                              worker_error=f"the grading worker failed: {exc}")
+            raise WorkerLost(f"the grading worker {self.name} was lost: {exc}") from None
         self.jobs_done += 1
         if not answer.get("clean", False):
             # Something of the job survived: this worker's user is not clean any more.
             self.stop()
-            self.uid = self.isolation.worker_uid(self.index)
-        outcome = JobOutcome(
-            exit_code=answer["exit_code"], signal=answer["signal"], timed_out=answer["timed_out"],
-            wall_seconds=answer["wall_seconds"], cpu_seconds=answer["cpu_seconds"],
+            self.uid = self.isolation.worker_uid()
+        outcome = RunOutcome(
+            exit_code=answer["exit_code"],
+            signal=answer["signal"],
+            timed_out=answer["timed_out"],
+            wall_seconds=answer["wall_seconds"],
+            cpu_seconds=answer["cpu_seconds"],
             max_rss_kb=answer["max_rss_kb"],
-            records=read_untrusted(self.job_dir / "records.jsonl", 32 << 20),
-            stdout=read_untrusted(self.job_dir / "stdout.txt", 64 << 10))
+            records=read_capped(self.job_dir / "records.jsonl", MAX_RECORDS_BYTES),
+            stdout=read_capped(self.job_dir / "stdout.txt", MAX_STDOUT_BYTES),
+            isolation=self.isolation.report(),
+            worker=self.name,
+        )
         empty_folder(self.job_dir)
         return outcome
 
@@ -176,56 +185,71 @@ class Worker:
         self.process = None
 
 
-class WorkerPool:
-    """``workers`` pristine workers running jobs concurrently; results come back in any order."""
+_Item = tuple[Job, "Future[RunOutcome]"]
+
+
+class LocalPool:
+    """``workers`` pristine workers on this machine, running jobs concurrently.
+
+    The constructor returns once every worker has started (it raises ``WorkerError`` if one
+    cannot); ``submit`` queues a job for the first free worker.
+    """
 
     def __init__(self, isolation: Isolation, workers: int) -> None:
-        self.isolation = isolation
+        self._isolation = isolation
         self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
         self.scratch.chmod(0o711)  # workers' own users must reach their folder, nothing else
-        self.workers = [Worker(i, isolation, self.scratch) for i in range(workers)]
-        self.started = time.monotonic()
-        for worker in self.workers:  # all import TensorFlow at once, one per core
-            worker.spawn()
-        for worker in self.workers:
-            worker.wait_ready()
+        self.workers = [Worker(i, isolation, self.scratch, workers > 1) for i in range(workers)]
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        started: queue.Queue[Exception | None] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._serve, args=(w, started), daemon=True)
+            for w in self.workers
+        ]
+        for thread in self._threads:  # all import TensorFlow at once, one per core
+            thread.start()
+        problems = [p for p in (started.get() for _ in self.workers) if p is not None]
+        if problems:
+            self.close()
+            raise WorkerError(str(problems[0]))
 
-    def map(self, jobs, run):
-        """Run ``run(worker, job)`` for every job on free workers; yield (job, result) as done."""
-        jobs = list(jobs)
-        todo: queue.Queue = queue.Queue()
-        for job in jobs:
-            todo.put(job)
-        done: queue.Queue = queue.Queue()
+    @property
+    def isolation(self) -> IsolationReport:
+        return self._isolation.report()
 
-        def loop(worker: Worker) -> None:
-            while True:
-                try:
-                    job = todo.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    done.put((job, run(worker, job), None))
-                except Exception as exc:  # noqa: BLE001 - reported per job, never lost
-                    done.put((job, None, exc))
+    def submit(self, job: Job) -> Future[RunOutcome]:
+        future: Future[RunOutcome] = Future()
+        self._queue.put((job, future))
+        return future
 
-        threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in self.workers]
-        for t in threads:
-            t.start()
-        remaining = len(jobs)
-        while remaining:
-            yield done.get()
-            remaining -= 1
-        for t in threads:
-            t.join()
+    def _serve(self, worker: Worker, started: queue.Queue[Exception | None]) -> None:
+        try:
+            worker.start()
+            started.put(None)
+        except (OSError, ValueError, WorkerError) as exc:
+            started.put(exc)
+            return
+        while (item := self._queue.get()) is not None:
+            job, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(run_with_policy(job, worker.attempt, self.isolation))
+            except Exception as exc:  # a fault of the grader itself: reported on this job
+                future.set_exception(exc)
+        worker.stop()
 
     def close(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
         for worker in self.workers:
             worker.stop()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def __enter__(self):
+    def __enter__(self) -> LocalPool:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -5,11 +5,15 @@ it writes is trusted: it is a best-effort log of what happened (cell starts and 
 output, checked values) that the grader parses strictly and compares, outside the sandbox, with
 the instructor's values. Forging this log earns nothing that the right answer would not.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import os
+from typing import Any
+
+from ..protocol import Event, event_line, value_line
 
 
 class CappedText(io.TextIOBase):
@@ -24,7 +28,7 @@ class CappedText(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, text) -> int:
+    def write(self, text: Any) -> int:
         text = str(text)
         room = self.cap - self.size
         if room > 0:
@@ -41,14 +45,18 @@ class CappedText(io.TextIOBase):
         return text
 
 
-def run_notebook(job: dict) -> None:
+def run_notebook(job: dict[str, Any]) -> None:
+    """Run the job's cells in one IPython shell, writing the log (``autograder.protocol``)."""
     import sys
 
-    records_fd = os.open(os.path.join(job["dir"], "records.jsonl"),
-                         os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+    records_fd = os.open(
+        os.path.join(job["dir"], "records.jsonl"),
+        os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC,
+        0o600,
+    )
 
-    def emit(record: dict) -> None:
-        os.write(records_fd, (json.dumps(record, allow_nan=False) + "\n").encode("utf-8"))
+    def emit(line: str) -> None:
+        os.write(records_fd, line.encode("utf-8"))
 
     cells_path = os.path.join(job["dir"], "cells.json")
     with open(cells_path, encoding="utf-8") as f:
@@ -62,24 +70,24 @@ def run_notebook(job: dict) -> None:
     capture = CappedText(job["limits"]["output_chars"])
     sys.stdout = sys.stderr = capture
     shell = InteractiveShell.instance(colors="nocolor", ipython_dir=os.environ["TMPDIR"])
-    current = {"index": None}
+    current: dict[str, int | None] = {"index": None}
 
-    def report(record: dict) -> None:
+    def report(reported: dict[str, Any]) -> None:
         try:
-            emit({"e": "value", "i": current["index"], **record})
+            emit(value_line(current["index"], reported))
         except (TypeError, ValueError):
-            emit({"e": "value-error", "i": current["index"], "name": str(record.get("name"))})
+            name = reported.get("name") if isinstance(reported, dict) else None
+            emit(event_line(Event.VALUE_ERROR, i=current["index"], name=str(name)))
 
     checks.reporter = report
-    emit({"e": "begin", "pid": os.getpid()})
+    emit(event_line(Event.BEGIN, pid=os.getpid()))
     for cell in cells:
         current["index"] = cell["index"]
-        emit({"e": "start", "i": cell["index"]})
+        emit(event_line(Event.START, i=cell["index"]))
         result = shell.run_cell(cell["source"], store_history=True, silent=False)
         error = result.error_before_exec or result.error_in_exec
-        end = {"e": "end", "i": cell["index"], "ok": error is None, "out": capture.take()}
+        end: dict[str, Any] = {"i": cell["index"], "ok": error is None, "out": capture.take()}
         if error is not None:
-            end["ename"] = type(error).__name__
-            end["evalue"] = str(error)[:2000]
-        emit(end)
-    emit({"e": "done"})
+            end |= {"ename": type(error).__name__, "evalue": str(error)[:2000]}
+        emit(event_line(Event.END, **end))
+    emit(event_line(Event.DONE))

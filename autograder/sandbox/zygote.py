@@ -9,6 +9,7 @@ Protocol, one JSON object per line: the grader sends ``{"job": ..., "dir": ..., 
 worker's original stdout. All the child produces (values, cell results, output) goes to files
 in the job folder, which the grader reads and checks as untrusted data.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -36,15 +37,15 @@ def preload() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    import IPython.core.interactiveshell  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
     import numpy  # noqa: F401
-    import IPython.core.interactiveshell  # noqa: F401
 
     import upsampling_course
 
     upsampling_course.setup_keras(0)
-    import upsampling_course.checks  # noqa: F401
     import autograder.sandbox.runner  # noqa: F401
+    import upsampling_course.checks  # noqa: F401
 
 
 def main() -> None:
@@ -134,15 +135,22 @@ def enter_child(job: dict) -> None:
     os.chdir(job["dir"])
     stdin = os.open(os.devnull, os.O_RDONLY)
     os.dup2(stdin, 0)
-    out = os.open(os.path.join(job["dir"], "stdout.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    out = os.open(
+        os.path.join(job["dir"], "stdout.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+    )
     os.dup2(out, 1)
     os.dup2(out, 2)
     for fd in (stdin, out):
         os.close(fd)
     os.environ.clear()
     os.environ.update(job["env"])
-    os.environ.update({"HOME": job["dir"], "TMPDIR": os.path.join(job["dir"], "tmp"),
-                       "MPLCONFIGDIR": os.path.join(job["dir"], "tmp")})
+    os.environ.update(
+        {
+            "HOME": job["dir"],
+            "TMPDIR": os.path.join(job["dir"], "tmp"),
+            "MPLCONFIGDIR": os.path.join(job["dir"], "tmp"),
+        }
+    )
     os.makedirs(os.environ["TMPDIR"], exist_ok=True)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -169,39 +177,46 @@ def _descendants_and_uid(root_pid: int, uid: int | None) -> list[int]:
     return found
 
 
-def _kill_all(root_pid: int, uid: int | None) -> bool:
-    """Kill and reap everything the job started; True once nothing of it is left.
+def _kill_as(uid: int) -> None:
+    """SIGKILL every process ``uid`` runs: a helper running as that user sends ``kill(-1)``,
+    which a process bomb cannot outrun."""
+    killer = os.fork()
+    if killer == 0:
+        try:
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(killer, 0)
 
-    With a user of its own, a helper process running as that user sends SIGKILL to every
-    process it may signal (``kill(-1)``), which a process bomb cannot outrun."""
+
+def _reap() -> None:
+    """Reap whatever became ours (orphans come to us as subreaper)."""
+    while True:
+        try:
+            waited, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not waited:
+            return
+
+
+def _kill_all(root_pid: int, uid: int | None) -> bool:
+    """Kill and reap everything the job started; True once nothing of it is left."""
     deadline = time.monotonic() + 30
     while True:
         if uid is not None:
-            killer = os.fork()
-            if killer == 0:
-                try:
-                    os.setuid(uid)
-                    os.kill(-1, signal.SIGKILL)
-                finally:
-                    os._exit(0)
-            os.waitpid(killer, 0)
+            _kill_as(uid)
         try:
             os.killpg(root_pid, signal.SIGKILL)
         except OSError:
             pass
-        left = _descendants_and_uid(root_pid, uid)
-        for pid in left:
+        for pid in _descendants_and_uid(root_pid, uid):
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        while True:  # reap whatever became ours (orphans come to us as subreaper)
-            try:
-                waited, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if not waited:
-                break
+        _reap()
         if not _descendants_and_uid(root_pid, uid):
             return True
         if time.monotonic() > deadline:

@@ -14,27 +14,28 @@ copy: the expected value is never in the notebook). Both do two things:
 This module holds no answers. Hidden inputs come from :func:`hidden_array`, drawn from a
 seed that only the grader knows at grading time.
 """
+
 from __future__ import annotations
 
-import json
 import math
 import os
 import zlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-#: Where the autograder's answer key is, for stock ``nbgrader autograde`` runs only (the key
-#: is then read inside the kernel, as stock nbgrader always trusts the kernel).
-ANSWER_KEY_ENV = "UPSAMPLING_ANSWER_KEY"
 #: The seed of the hidden inputs; set by the grader at grading time.
 SEED_ENV = "UPSAMPLING_GRADING_SEED"
 
-#: Set by the autograder's runner before any student code runs: called with each record.
-reporter: Callable[[dict], None] | None = None
+#: Whoever runs the notebook to grade it (the course's autograder, a test) sets this before any
+#: student code runs; each check then calls it with one record: ``kind`` ("visible" or
+#: "hidden"), ``name``, the checked ``value`` as plain data, ``atol`` and ``rtol``.
+reporter: Callable[[dict[str, Any]], None] | None = None
 
 
 # --- plain data ---------------------------------------------------------------------------
+
 
 def to_plain(value: Any) -> Any:
     """Turn arrays, tensors, shapes and numbers into JSON-ready plain data.
@@ -67,17 +68,23 @@ def _as_array(plain: Any) -> np.ndarray | None:
     """The float64 array a plain value stands for, or None if it is not an array or number."""
     if isinstance(plain, dict):
         shape, data = plain.get("shape"), plain.get("data")
-        if (set(plain) != {"shape", "data"} or not isinstance(shape, list)
-                or not isinstance(data, list)
-                or not all(type(s) is int and s >= 0 for s in shape)
-                or not all(type(d) in (int, float) for d in data)
-                or math.prod(shape) != len(data)):
+        if (
+            set(plain) != {"shape", "data"}
+            or not isinstance(shape, list)
+            or not isinstance(data, list)
+            or not all(type(s) is int and s >= 0 for s in shape)
+            or not all(type(d) in (int, float) for d in data)
+            or math.prod(shape) != len(data)
+        ):
             return None
         return np.asarray(data, dtype=np.float64).reshape(shape)
     if type(plain) in (int, float):
         return np.asarray(float(plain))
-    if isinstance(plain, list) and plain and all(type(v) in (int, float) for v in np.ravel(
-            np.asarray(plain, dtype=object))):
+    if (
+        isinstance(plain, list)
+        and plain
+        and all(type(v) in (int, float) for v in np.ravel(np.asarray(plain, dtype=object)))
+    ):
         try:
             return np.asarray(plain, dtype=np.float64)
         except ValueError:  # ragged
@@ -102,13 +109,15 @@ def mismatch(expected: Any, actual: Any, *, atol: float = 1e-5, rtol: float = 1e
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             at = f" at index {where}" if where else ""
-            return (f"{int(bad.sum())} of {bad.size} values differ; first{at}: "
-                    f"expected {exp_arr[where]:g}, got {act_arr[where]:g}")
+            return (
+                f"{int(bad.sum())} of {bad.size} values differ; first{at}: "
+                f"expected {exp_arr[where]:g}, got {act_arr[where]:g}"
+            )
         return None
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             return f"expected a list of {len(expected)} items, got {_describe(actual)}"
-        for i, (e, a) in enumerate(zip(expected, actual)):
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
             why = mismatch(e, a, atol=atol, rtol=rtol)
             if why:
                 return f"item {i}: {why}"
@@ -127,6 +136,7 @@ def _describe(plain: Any) -> str:
 
 
 # --- what test cells call ------------------------------------------------------------------
+
 
 def _report(kind: str, name: str, value: Any, atol: float, rtol: float) -> None:
     if reporter is not None:
@@ -147,32 +157,16 @@ def check(name: str, actual: Any, expected: Any, *, atol: float = 1e-5, rtol: fl
 def check_hidden(name: str, actual: Any, *, atol: float = 1e-5, rtol: float = 1e-6) -> None:
     """A hidden test: ``actual`` is compared with what the instructor's solution gives.
 
-    Under the course's autograder the comparison happens outside the kernel. Under stock
-    ``nbgrader autograde`` the answer key named by ``$UPSAMPLING_ANSWER_KEY`` is read here.
+    The expected value is never in the notebook: the grader compares, outside the kernel, the
+    value handed to :data:`reporter`. A student's own run has nothing to compare with.
     """
     __tracebackhide__ = True
-    plain_actual = to_plain(actual)
-    _report("hidden", name, plain_actual, atol, rtol)
-    key_path = os.environ.get(ANSWER_KEY_ENV)
-    if reporter is None and key_path:
-        expected = _lookup_key(key_path, name)
-        why = mismatch(expected["value"], plain_actual, atol=expected["atol"], rtol=expected["rtol"])
-        if why:
-            raise AssertionError(f"{name}: {why}")
+    _report("hidden", name, to_plain(actual), atol, rtol)
 
 
-def _lookup_key(path: str, name: str) -> dict:
-    with open(path, encoding="utf-8") as f:
-        key = json.load(f)
-    for notebook in key["notebooks"].values():
-        for cell in notebook["cells"].values():
-            if name in cell["values"]:
-                return cell["values"][name]
-    raise AssertionError(f"{name}: not in the answer key")
-
-
-def hidden_array(tag: str, shape: tuple[int, ...], *, low: float = -4.0, high: float = 4.0,
-                 integers: bool = True) -> np.ndarray:
+def hidden_array(
+    tag: str, shape: tuple[int, ...], *, low: float = -4.0, high: float = 4.0, integers: bool = True
+) -> np.ndarray:
     """A float32 array of unseen test values (integers in [low, high] by default).
 
     Drawn from ``$UPSAMPLING_GRADING_SEED`` and ``tag`` only, so the grader's run of the
@@ -181,10 +175,8 @@ def hidden_array(tag: str, shape: tuple[int, ...], *, low: float = -4.0, high: f
     seed = int(os.environ.get(SEED_ENV, "0"))
     rng = np.random.default_rng([seed, zlib.crc32(tag.encode("utf-8"))])
     if integers:
-        values = rng.integers(int(low), int(high), size=shape, endpoint=True)
-    else:
-        values = rng.uniform(low, high, size=shape)
-    return values.astype(np.float32)
+        return rng.integers(int(low), int(high), size=shape, endpoint=True).astype(np.float32)
+    return rng.uniform(low, high, size=shape).astype(np.float32)
 
 
 def hidden_int(tag: str, low: int, high: int) -> int:

@@ -3,9 +3,9 @@
 Releasing (nbgrader + a sandboxed run of the solution) and starting the grading workers are
 the slow parts, so each is done once per session and shared by the tests that only read them.
 """
+
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from autograder import simulate
+from autograder.answer_key import AnswerKey
 from autograder.course import Course
-from autograder.grade import Grader
+from autograder.grader import Grader
+from autograder.jobs import Limits
 from autograder.release import release
-from autograder.sandbox.isolation import Limits
+from autograder.results import StudentResult
 
 ASSIGNMENT = "upsampling-by-hand"
 SEED = 20261201
@@ -33,19 +35,19 @@ def released_course(tmp_path_factory) -> Course:
     return course
 
 
-def fresh_course(released: Course, tmp_path: Path, db_url: str | None = None) -> Course:
+def fresh_course(released: Course, tmp_path: Path, db_url: str = "") -> Course:
     """A copy of the released course with an empty submitted folder and its own gradebook."""
     root = tmp_path / "course"
     shutil.copytree(released.root, root, symlinks=True)
     course = Course(root, db_url=db_url)
-    course.ensure()
+    course.set_up_folder()
     return course
 
 
 @dataclass
 class GradedClass:
     course: Course
-    results: dict[str, dict]  # student -> result
+    results: dict[str, StudentResult]
     expected: dict[str, float]  # student -> expected total score
     grader: Grader
 
@@ -53,10 +55,10 @@ class GradedClass:
 def partial_answers(course: Course) -> tuple[set[str], float]:
     """Answers for the first two questions, and the points they are worth."""
     ids = simulate.answer_ids(course, ASSIGNMENT, ASSIGNMENT)
-    key = json.loads(course.key_path(ASSIGNMENT).read_text())["notebooks"][ASSIGNMENT]["cells"]
+    key = AnswerKey.load(course.key_path(ASSIGNMENT)).notebooks[ASSIGNMENT].cells
     chosen = set(ids[:2])
     # Test cells are named after the answer they test: "<answer>-tests".
-    points = sum(cell["points"] for gid, cell in key.items() if gid.removesuffix("-tests") in chosen)
+    points = sum(cell.points for gid, cell in key.items() if gid.removesuffix("-tests") in chosen)
     return chosen, points
 
 
@@ -74,11 +76,14 @@ def graded_class(released_course, tmp_path_factory) -> GradedClass:
     simulate.place(course, "carl", ASSIGNMENT, {f"{nb}.ipynb": simulate.to_bytes(partial)})
     simulate.place(course, "dora", ASSIGNMENT, {f"{nb}.ipynb": b"{ this is not json"})
     simulate.place(course, "emmy", ASSIGNMENT, {"my-work.ipynb": simulate.to_bytes(full)})
-    simulate.place(course, "felix", ASSIGNMENT, {f"{nb}.ipynb": simulate.to_bytes(full),
-                                                 "notes.txt": b"an extra file"})
+    simulate.place(
+        course,
+        "felix",
+        ASSIGNMENT,
+        {f"{nb}.ipynb": simulate.to_bytes(full), "notes.txt": b"an extra file"},
+    )
     grader = Grader(course, ASSIGNMENT, limits=TEST_LIMITS)
-    results = {r["student"]: r for r in grader.grade(progress=False)}
-    manual = sum(c["points"] for c in grader.key["notebooks"][nb]["manual"].values())
-    auto_total = grader.max_score(nb) - manual
+    results = {r.student: r for r in grader.grade(progress=False)}
+    auto_total = grader.assignment.key.notebooks[nb].auto_score
     expected = {"ada": auto_total, "blaise": 0.0, "carl": partial_points, "felix": auto_total}
     return GradedClass(course, results, expected, grader)

@@ -3,6 +3,7 @@
 The archives are built here with zipfile; hostile entries use crafted ZipInfo records (or
 bytes patched after writing, for what zipfile refuses to write).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,11 @@ def make_zip(path: Path, entries: list, *, compression=zipfile.ZIP_DEFLATED) -> 
     """entries: (name or ZipInfo, bytes); names get a fixed date unless a ZipInfo says otherwise."""
     with zipfile.ZipFile(path, "w", compression=compression) as zf:
         for name, data in entries:
-            info = name if isinstance(name, zipfile.ZipInfo) else zipfile.ZipInfo(
-                name, date_time=(2026, 11, 20, 12, 0, 0))
+            info = (
+                name
+                if isinstance(name, zipfile.ZipInfo)
+                else zipfile.ZipInfo(name, date_time=(2026, 11, 20, 12, 0, 0))
+            )
             info.compress_type = compression
             zf.writestr(info, data)
     return path
@@ -55,8 +59,9 @@ def submitted(course: Path, student: str, *rel: str) -> Path:
 
 
 def files_under(root: Path) -> set[str]:
-    return {p.relative_to(root).as_posix() for p in root.rglob("*")
-            if p.is_file() or p.is_symlink()}
+    return {
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()
+    }
 
 
 def reasons(report: CollectReport) -> dict[str, str]:
@@ -72,6 +77,7 @@ def course(tmp_path) -> Path:
 
 # --- honest layouts --------------------------------------------------------------------------
 
+
 def test_plain_folders_one_per_student(tmp_path, course):
     src = tmp_path / "inbox"
     (src / "alice").mkdir(parents=True)
@@ -82,23 +88,30 @@ def test_plain_folders_one_per_student(tmp_path, course):
     (src / "bob" / NB / f"{NB}.ipynb").write_bytes(notebook_bytes("bob"))
     report = run(src, course)
     assert report.ok and report.students == ["alice", "bob"]
-    assert json.loads(submitted(course, "alice", f"{NB}.ipynb").read_text())["metadata"] == \
-        {"marker": "alice"}
+    assert json.loads(submitted(course, "alice", f"{NB}.ipynb").read_text())["metadata"] == {
+        "marker": "alice"
+    }
     assert submitted(course, "alice", "data", "values.csv").read_text() == "1,2\n"
-    assert json.loads(submitted(course, "bob", f"{NB}.ipynb").read_text())["metadata"] == \
-        {"marker": "bob"}
-    assert {p.student: p.notebook for p in report.placed if p.notebook} == \
-        {"alice": True, "bob": True}
+    assert json.loads(submitted(course, "bob", f"{NB}.ipynb").read_text())["metadata"] == {
+        "marker": "bob"
+    }
+    assert {p.student: p.notebook for p in report.placed if p.notebook} == {
+        "alice": True,
+        "bob": True,
+    }
     assert "2 students, 3 files placed, 0 not placed, 0 notebooks missing" in report.text()
 
 
 def test_canvas_zip_names_late_marks_and_renamed_copies(tmp_path, course):
-    archive = make_zip(tmp_path / "canvas.zip", [
-        (f"smithjohn_12345_67890_{NB}.ipynb", notebook_bytes("john")),
-        ("smithjohn_12345_67891_notes.txt", b"my notes"),
-        (f"doejane_late_11111_22222_{NB}-1.ipynb", notebook_bytes("jane")),
-        (f"LATE_leeann_3_4_{NB}.ipynb", notebook_bytes("ann")),
-    ])
+    archive = make_zip(
+        tmp_path / "canvas.zip",
+        [
+            (f"smithjohn_12345_67890_{NB}.ipynb", notebook_bytes("john")),
+            ("smithjohn_12345_67891_notes.txt", b"my notes"),
+            (f"doejane_late_11111_22222_{NB}-1.ipynb", notebook_bytes("jane")),
+            (f"LATE_leeann_3_4_{NB}.ipynb", notebook_bytes("ann")),
+        ],
+    )
     report = run(archive, course)
     assert report.ok and report.students == ["doejane", "leeann", "smithjohn"]
     for student, marker in (("smithjohn", "john"), ("doejane", "jane"), ("leeann", "ann")):
@@ -123,56 +136,68 @@ def test_canvas_names_in_a_folder(tmp_path, course):
     report = run(src, course)
     assert report.ok
     assert report.placed[0].renamed_from == f"{NB} (2).ipynb"
-    assert json.loads(submitted(course, "kimlee", f"{NB}.ipynb").read_text())["metadata"] == \
-        {"marker": "kim"}
+    assert json.loads(submitted(course, "kimlee", f"{NB}.ipynb").read_text())["metadata"] == {
+        "marker": "kim"
+    }
 
 
 def test_moodle_zip_folders_names_and_namesakes(tmp_path, course):
-    archive = make_zip(tmp_path / "moodle.zip", [
-        (f"Ada Lovelace_101_assignsubmission_file_/{NB} (1).ipynb", notebook_bytes("ada")),
-        ("Ada Lovelace_101_assignsubmission_file_/figure.png", b"\x89PNG"),
-        (f"José Núñez_102_assignsubmission_file_/{NB}.ipynb", notebook_bytes("jose")),
-        (f"Sam Lee_103_assignsubmission_file_/{NB}.ipynb", notebook_bytes("sam 103")),
-        (f"Sam Lee_104_assignsubmission_file_/{NB}.ipynb", notebook_bytes("sam 104")),
-        ("Sam Lee_104_assignsubmission_onlinetext_/onlinetext.html", b"<p>done</p>"),
-    ])
+    archive = make_zip(
+        tmp_path / "moodle.zip",
+        [
+            (f"Ada Lovelace_101_assignsubmission_file_/{NB} (1).ipynb", notebook_bytes("ada")),
+            ("Ada Lovelace_101_assignsubmission_file_/figure.png", b"\x89PNG"),
+            (f"José Núñez_102_assignsubmission_file_/{NB}.ipynb", notebook_bytes("jose")),
+            (f"Sam Lee_103_assignsubmission_file_/{NB}.ipynb", notebook_bytes("sam 103")),
+            (f"Sam Lee_104_assignsubmission_file_/{NB}.ipynb", notebook_bytes("sam 104")),
+            ("Sam Lee_104_assignsubmission_onlinetext_/onlinetext.html", b"<p>done</p>"),
+        ],
+    )
     report = run(archive, course)
     assert report.ok
     assert report.students == ["ada-lovelace", "jose-nunez", "sam-lee-103", "sam-lee-104"]
     assert submitted(course, "ada-lovelace", "figure.png").read_bytes() == b"\x89PNG"
     assert submitted(course, "sam-lee-104", "onlinetext.html").exists()
     for student, marker in (("sam-lee-103", "sam 103"), ("sam-lee-104", "sam 104")):
-        assert json.loads(submitted(course, student, f"{NB}.ipynb").read_text())["metadata"] == \
-            {"marker": marker}
+        assert json.loads(submitted(course, student, f"{NB}.ipynb").read_text())["metadata"] == {
+            "marker": marker
+        }
     ada = next(p for p in report.placed if p.student == "ada-lovelace" and p.notebook)
     assert ada.renamed_from == f"{NB} (1).ipynb"
 
 
 def test_single_other_notebook_is_renamed_but_two_are_not_guessed(tmp_path, course):
-    archive = make_zip(tmp_path / "lms.zip", [
-        ("one/my work.ipynb", notebook_bytes("one")),
-        ("two/draft.ipynb", notebook_bytes("draft")),
-        ("two/final.ipynb", notebook_bytes("final")),
-    ])
+    archive = make_zip(
+        tmp_path / "lms.zip",
+        [
+            ("one/my work.ipynb", notebook_bytes("one")),
+            ("two/draft.ipynb", notebook_bytes("draft")),
+            ("two/final.ipynb", notebook_bytes("final")),
+        ],
+    )
     report = run(archive, course)
     assert submitted(course, "one", f"{NB}.ipynb").exists()
     assert next(p for p in report.placed if p.student == "one").renamed_from == "my work.ipynb"
     # Two candidates: no guess. Both are kept beside, marked as not graded; the notebook is missing.
     assert not submitted(course, "two", f"{NB}.ipynb").exists()
     assert submitted(course, "two", "draft.ipynb").exists()
-    assert [(m.student, m.notebook, m.found) for m in report.missing] == \
-        [("two", f"{NB}.ipynb", ("draft.ipynb", "final.ipynb"))]
+    assert [(m.student, m.notebook, m.found) for m in report.missing] == [
+        ("two", f"{NB}.ipynb", ("draft.ipynb", "final.ipynb"))
+    ]
     assert all("not graded" in p.warning for p in report.placed if p.student == "two")
     assert not report.ok
     assert f"two: no {NB}.ipynb; handed in: draft.ipynb, final.ipynb" in report.text()
 
 
 def test_assignment_with_two_notebooks(tmp_path, course):
-    archive = make_zip(tmp_path / "lms.zip", [
-        ("ann/part-a.ipynb", notebook_bytes("a")),
-        ("ann/Part-B (1).ipynb", notebook_bytes("b")),
-        ("ben/part-a.ipynb", notebook_bytes("a")),
-    ])
+    archive = make_zip(
+        tmp_path / "lms.zip",
+        [
+            ("ann/part-a.ipynb", notebook_bytes("a")),
+            ("ann/Part-B (1).ipynb", notebook_bytes("b")),
+            ("ben/part-a.ipynb", notebook_bytes("a")),
+        ],
+    )
     report = run(archive, course, names=("part-a", "part-b.ipynb"))
     assert submitted(course, "ann", "part-a.ipynb").exists()
     assert submitted(course, "ann", "part-b.ipynb").exists()
@@ -185,18 +210,28 @@ def test_class_list_reports_students_who_handed_in_nothing(tmp_path, course):
     (src / "alice" / "notes.txt").write_text("I ran out of time")
     report = run(src, course, students=["alice", "zoe"])
     assert submitted(course, "alice", "notes.txt").exists()
-    assert [(m.student, m.found) for m in report.missing] == [("alice", ("notes.txt",)), ("zoe", ())]
+    assert [(m.student, m.found) for m in report.missing] == [
+        ("alice", ("notes.txt",)),
+        ("zoe", ()),
+    ]
     assert f"zoe: no {NB}.ipynb; nothing usable" in report.text()
 
 
 def test_newest_of_several_copies_wins_and_the_others_are_reported(tmp_path, course):
-    archive = make_zip(tmp_path / "lms.zip", [
-        (zipfile.ZipInfo(f"alice/{NB}.ipynb", (2026, 11, 21, 9, 0, 0)), notebook_bytes("new")),
-        (zipfile.ZipInfo(f"alice/{NB} (1).ipynb", (2026, 11, 20, 9, 0, 0)), notebook_bytes("old")),
-    ])
+    archive = make_zip(
+        tmp_path / "lms.zip",
+        [
+            (zipfile.ZipInfo(f"alice/{NB}.ipynb", (2026, 11, 21, 9, 0, 0)), notebook_bytes("new")),
+            (
+                zipfile.ZipInfo(f"alice/{NB} (1).ipynb", (2026, 11, 20, 9, 0, 0)),
+                notebook_bytes("old"),
+            ),
+        ],
+    )
     report = run(archive, course)
-    assert json.loads(submitted(course, "alice", f"{NB}.ipynb").read_text())["metadata"] == \
-        {"marker": "new"}
+    assert json.loads(submitted(course, "alice", f"{NB}.ipynb").read_text())["metadata"] == {
+        "marker": "new"
+    }
     assert not submitted(course, "alice", f"{NB} (1).ipynb").exists()
     (left_out,) = report.not_placed
     assert left_out.source == f"alice/{NB} (1).ipynb" and "older copy" in left_out.reason
@@ -204,8 +239,15 @@ def test_newest_of_several_copies_wins_and_the_others_are_reported(tmp_path, cou
 
 def test_existing_submissions_are_never_overwritten_silently(tmp_path, course):
     def lms(day: int, marker: str) -> Path:
-        return make_zip(tmp_path / f"day{day}.zip", [
-            (zipfile.ZipInfo(f"alice/{NB}.ipynb", (2026, 11, day, 9, 0, 0)), notebook_bytes(marker))])
+        return make_zip(
+            tmp_path / f"day{day}.zip",
+            [
+                (
+                    zipfile.ZipInfo(f"alice/{NB}.ipynb", (2026, 11, day, 9, 0, 0)),
+                    notebook_bytes(marker),
+                )
+            ],
+        )
 
     target = submitted(course, "alice", f"{NB}.ipynb")
     first = run(lms(20, "first"), course)
@@ -226,13 +268,17 @@ def test_existing_submissions_are_never_overwritten_silently(tmp_path, course):
 
 # --- hostile archives ------------------------------------------------------------------------
 
+
 def test_paths_that_climb_out_are_refused(tmp_path, course):
-    archive = make_zip(tmp_path / "evil.zip", [
-        ("../evil.txt", b"x"),
-        ("alice/../../evil.txt", b"x"),
-        ("..\\..\\evil.txt", b"x"),
-        (f"alice/{NB}.ipynb", notebook_bytes()),
-    ])
+    archive = make_zip(
+        tmp_path / "evil.zip",
+        [
+            ("../evil.txt", b"x"),
+            ("alice/../../evil.txt", b"x"),
+            ("..\\..\\evil.txt", b"x"),
+            (f"alice/{NB}.ipynb", notebook_bytes()),
+        ],
+    )
     before = files_under(tmp_path)
     report = run(archive, course)
     found = reasons(report)
@@ -245,8 +291,9 @@ def test_paths_that_climb_out_are_refused(tmp_path, course):
 
 def test_very_deep_paths_are_refused(tmp_path, course):
     deep = "/".join(["d"] * 40)
-    archive = make_zip(tmp_path / "deep.zip", [(f"alice/{deep}/x.txt", b"x"),
-                                              ("alice/a/b/c/ok.txt", b"ok")])
+    archive = make_zip(
+        tmp_path / "deep.zip", [(f"alice/{deep}/x.txt", b"x"), ("alice/a/b/c/ok.txt", b"ok")]
+    )
     src = tmp_path / "inbox"
     (src / "bob" / Path(*["d"] * 40)).mkdir(parents=True)
     (src / "bob" / Path(*["d"] * 40) / "x.txt").write_text("x")
@@ -259,9 +306,15 @@ def test_very_deep_paths_are_refused(tmp_path, course):
 
 def test_absolute_paths_are_refused(tmp_path, course):
     outside = tmp_path / "outside.txt"
-    archive = make_zip(tmp_path / "evil.zip", [
-        (str(outside), b"x"), ("C:\\Windows\\evil.txt", b"x"), ("C:/evil.txt", b"x"),
-        ("/alice/" + f"{NB}.ipynb", notebook_bytes())])
+    archive = make_zip(
+        tmp_path / "evil.zip",
+        [
+            (str(outside), b"x"),
+            ("C:\\Windows\\evil.txt", b"x"),
+            ("C:/evil.txt", b"x"),
+            ("/alice/" + f"{NB}.ipynb", notebook_bytes()),
+        ],
+    )
     report = run(archive, course)
     assert not report.placed and not outside.exists()
     assert len(report.not_placed) == 4
@@ -269,13 +322,16 @@ def test_absolute_paths_are_refused(tmp_path, course):
 
 
 def test_symlinks_and_special_files_in_a_zip_are_refused(tmp_path, course):
-    archive = make_zip(tmp_path / "links.zip", [
-        (unix_info(f"alice/{NB}.ipynb", stat.S_IFLNK | 0o777), b"/etc/passwd"),
-        (unix_info("alice/data", stat.S_IFLNK | 0o777), b"../../.."),
-        (unix_info("alice/tty", stat.S_IFCHR | 0o666), b""),
-        (unix_info("alice/fifo", stat.S_IFIFO | 0o666), b""),
-        (unix_info("bob/notes.txt", stat.S_IFREG | 0o644), b"honest"),
-    ])
+    archive = make_zip(
+        tmp_path / "links.zip",
+        [
+            (unix_info(f"alice/{NB}.ipynb", stat.S_IFLNK | 0o777), b"/etc/passwd"),
+            (unix_info("alice/data", stat.S_IFLNK | 0o777), b"../../.."),
+            (unix_info("alice/tty", stat.S_IFCHR | 0o666), b""),
+            (unix_info("alice/fifo", stat.S_IFIFO | 0o666), b""),
+            (unix_info("bob/notes.txt", stat.S_IFREG | 0o644), b"honest"),
+        ],
+    )
     report = run(archive, course)
     found = reasons(report)
     assert "symbolic link" in found[f"alice/{NB}.ipynb"] and "symbolic link" in found["alice/data"]
@@ -329,28 +385,34 @@ def test_a_high_ratio_zip_bomb_is_refused(tmp_path, course):
 
 
 def test_archives_over_the_total_size_or_file_count_are_refused_whole(tmp_path, course):
-    archive = make_zip(tmp_path / "big.zip", [(f"s{i}/{NB}.ipynb", bytes(600_000)) for i in range(4)],
-                       compression=zipfile.ZIP_STORED)
+    archive = make_zip(
+        tmp_path / "big.zip",
+        [(f"s{i}/{NB}.ipynb", bytes(600_000)) for i in range(4)],
+        compression=zipfile.ZIP_STORED,
+    )
     report = run(archive, course, limits=Limits(max_total_bytes=2 * MB))
     assert not report.placed
     (whole,) = report.not_placed
     assert whole.source == "big.zip" and "would unpack to 2.3 MB" in whole.reason
     assert "nothing was extracted" in whole.reason
     report = run(archive, course, limits=Limits(max_files=3))
-    assert not report.placed and "holds 4 entries, more than the limit of 3" in \
-        report.not_placed[0].reason
+    assert (
+        not report.placed
+        and "holds 4 entries, more than the limit of 3" in report.not_placed[0].reason
+    )
     assert not (course / "submitted").exists()
 
 
 def test_an_entry_that_lies_about_its_size_leaves_no_partial_file(tmp_path, course):
     data = b"y" * 100_000
-    path = make_zip(tmp_path / "liar.zip", [(f"alice/{NB}.ipynb", data)],
-                    compression=zipfile.ZIP_STORED)
+    path = make_zip(
+        tmp_path / "liar.zip", [(f"alice/{NB}.ipynb", data)], compression=zipfile.ZIP_STORED
+    )
     raw = bytearray(path.read_bytes())
     # Uncompressed size fields: offset 22 in the local header, 24 in the central directory.
     for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         at = raw.index(signature) + offset
-        raw[at:at + 4] = (1000).to_bytes(4, "little")
+        raw[at : at + 4] = (1000).to_bytes(4, "little")
     path.write_bytes(bytes(raw))
     report = run(path, course)
     assert not report.placed and "could not be read" in report.not_placed[0].reason
@@ -365,8 +427,10 @@ def test_a_200_mb_file_is_refused_with_its_size(tmp_path, course):
     with open(src / "alice" / "weights.h5", "wb") as f:
         f.truncate(200 * MB)  # sparse: no disk used
     report = run(src, course)
-    assert reasons(report)["alice/weights.h5"] == \
-        "it is 200.0 MB, more than the limit of 100.0 MB per file"
+    assert (
+        reasons(report)["alice/weights.h5"]
+        == "it is 200.0 MB, more than the limit of 100.0 MB per file"
+    )
     assert files_under(course / "submitted") == {f"alice/{NB}/{NB}.ipynb"}
     # The same file inside a zip: its size is refused before anything is unpacked.
     archive = tmp_path / "big.zip"
@@ -387,12 +451,15 @@ def _patch(path: Path, old: bytes, new: bytes) -> None:
 
 
 def test_file_names_that_are_not_utf8_are_refused(tmp_path, course):
-    archive = make_zip(tmp_path / "names.zip", [
-        ("alice/QQ.ipynb", notebook_bytes()),  # QQ becomes two bytes that are not UTF-8
-        (f"bob/{NB}.ipynb", notebook_bytes()),
-        ("carol/caf\u00e9.txt", b"utf-8 flagged name, fine"),
-        ("dave/evil\nname.txt", b"x"),
-    ])
+    archive = make_zip(
+        tmp_path / "names.zip",
+        [
+            ("alice/QQ.ipynb", notebook_bytes()),  # QQ becomes two bytes that are not UTF-8
+            (f"bob/{NB}.ipynb", notebook_bytes()),
+            ("carol/caf\u00e9.txt", b"utf-8 flagged name, fine"),
+            ("dave/evil\nname.txt", b"x"),
+        ],
+    )
     _patch(archive, b"QQ", b"\xff\xfe")
     report = run(archive, course)
     found = reasons(report)
@@ -423,8 +490,10 @@ def test_folder_names_that_are_not_utf8_are_refused(tmp_path, course):
 
 
 def test_a_notebook_with_non_utf8_content_is_placed_with_a_warning(tmp_path, course):
-    archive = make_zip(tmp_path / "lms.zip", [(f"alice/{NB}.ipynb", b'{"cells": "\xff\xfe"}'),
-                                              (f"bob/{NB}.ipynb", b"not json")])
+    archive = make_zip(
+        tmp_path / "lms.zip",
+        [(f"alice/{NB}.ipynb", b'{"cells": "\xff\xfe"}'), (f"bob/{NB}.ipynb", b"not json")],
+    )
     report = run(archive, course)
     warnings = {p.student: p.warning for p in report.placed}
     assert "not UTF-8" in warnings["alice"] and "invalid notebook" in warnings["alice"]
@@ -433,15 +502,18 @@ def test_a_notebook_with_non_utf8_content_is_placed_with_a_warning(tmp_path, cou
 
 
 def test_unmatched_files_clutter_and_forged_timestamps_are_reported(tmp_path, course):
-    archive = make_zip(tmp_path / "lms.zip", [
-        (f"{NB}.ipynb", notebook_bytes()),  # whose?
-        ("__MACOSX/alice/._notebook.ipynb", b"resource fork"),
-        ("alice/.DS_Store", b"finder"),
-        ("alice/.ipynb_checkpoints/x-checkpoint.ipynb", notebook_bytes()),
-        ("alice/timestamp.txt", b"2000-01-01 00:00:00"),
-        ("bad name!/x.ipynb", notebook_bytes()),
-        (f"alice/{NB}.ipynb", notebook_bytes()),
-    ])
+    archive = make_zip(
+        tmp_path / "lms.zip",
+        [
+            (f"{NB}.ipynb", notebook_bytes()),  # whose?
+            ("__MACOSX/alice/._notebook.ipynb", b"resource fork"),
+            ("alice/.DS_Store", b"finder"),
+            ("alice/.ipynb_checkpoints/x-checkpoint.ipynb", notebook_bytes()),
+            ("alice/timestamp.txt", b"2000-01-01 00:00:00"),
+            ("bad name!/x.ipynb", notebook_bytes()),
+            (f"alice/{NB}.ipynb", notebook_bytes()),
+        ],
+    )
     report = run(archive, course)
     found = reasons(report)
     assert "cannot tell which student" in found[f"{NB}.ipynb"]

@@ -1,4 +1,5 @@
 """Release -> submissions -> grade, end to end, on every exercise (issue 4)."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,11 @@ import json
 import pytest
 
 from autograder import simulate
+from autograder.answer_key import AnswerKey
 from autograder.cli import main
-from autograder.grade import Grader
+from autograder.grader import Grader
 from autograder.release import _solution_lines
+from autograder.results import CellKind, Status
 
 from .conftest import ASSIGNMENT, TEST_LIMITS, fresh_course
 
@@ -22,23 +25,29 @@ def test_release_has_no_solutions_and_no_hidden_tests(released_course):
             assert "BEGIN SOLUTION" not in released and "HIDDEN TESTS" not in released
             assert "check_hidden(" not in released
             source = json.loads(source_path.read_text())
-            secret = [line for cell in source["cells"]
-                      for line in _solution_lines("".join(cell["source"]))]
+            secret = [
+                line
+                for cell in source["cells"]
+                for line in _solution_lines("".join(cell["source"]))
+            ]
             assert secret, f"{source_path.name} has no solution or hidden-test lines to hide"
-            released_lines = {line.strip() for cell in json.loads(released)["cells"]
-                              for line in "".join(cell["source"]).splitlines()}
+            released_lines = {
+                line.strip()
+                for cell in json.loads(released)["cells"]
+                for line in "".join(cell["source"]).splitlines()
+            }
             leaked = [line for line in secret if line in released_lines and len(line) > 12]
             assert not leaked, leaked
 
 
 def test_every_answer_key_has_visible_and_hidden_checks(released_course):
     for assignment in released_course.exercise_sources():
-        key = json.loads(released_course.key_path(assignment).read_text())
-        for notebook in key["notebooks"].values():
-            assert notebook["cells"], "no autograded questions"
-            assert notebook["manual"] or assignment != ASSIGNMENT
-            for cell in notebook["cells"].values():
-                kinds = {v["hidden"] for v in cell["values"].values()}
+        key = AnswerKey.load(released_course.key_path(assignment))
+        for notebook in key.notebooks.values():
+            assert notebook.cells, "no autograded questions"
+            assert notebook.manual or assignment != ASSIGNMENT
+            for cell in notebook.cells.values():
+                kinds = {v.hidden for v in cell.values.values()}
                 assert kinds == {True, False}
 
 
@@ -47,56 +56,71 @@ def test_every_solution_scores_full_marks_and_every_release_scores_zero(released
     course = fresh_course(released_course, tmp_path)
     for assignment in course.exercise_sources():
         for notebook in course.notebooks(assignment):
-            simulate.place(course, "solution", assignment, {
-                f"{notebook}.ipynb": simulate.to_bytes(
-                    simulate.answered(course, assignment, notebook, None))})
-            simulate.place(course, "blank", assignment, {
-                f"{notebook}.ipynb": (course.release_dir(assignment) / f"{notebook}.ipynb").read_bytes()})
+            simulate.place(
+                course,
+                "solution",
+                assignment,
+                {
+                    f"{notebook}.ipynb": simulate.to_bytes(
+                        simulate.answered(course, assignment, notebook, None)
+                    )
+                },
+            )
+            simulate.place(
+                course,
+                "blank",
+                assignment,
+                {
+                    f"{notebook}.ipynb": (
+                        course.release_dir(assignment) / f"{notebook}.ipynb"
+                    ).read_bytes()
+                },
+            )
         grader = Grader(course, assignment, limits=TEST_LIMITS)
-        results = {r["student"]: r for r in grader.grade(progress=False)}
-        for notebook in results["solution"]["notebooks"]:
-            for grade_id, cell in notebook["cells"].items():
-                if cell["kind"] == "auto":
-                    assert cell["auto_score"] == cell["max_score"] > 0, (assignment, grade_id, cell)
+        results = {r.student: r for r in grader.grade(progress=False)}
+        for notebook in results["solution"].notebooks:
+            for grade_id, cell in notebook.cells.items():
+                if cell.kind is CellKind.AUTO:
+                    assert cell.auto_score == cell.max_score > 0, (assignment, grade_id, cell)
                 else:  # answered: waits for the instructor
-                    assert cell["auto_score"] is None
-        assert results["solution"]["status"] == "graded", results["solution"]["reason"]
-        for notebook in results["blank"]["notebooks"]:
-            for grade_id, cell in notebook["cells"].items():
-                assert cell["auto_score"] == 0.0, (assignment, grade_id)
-        assert results["blank"]["score"] == 0.0
+                    assert cell.auto_score is None
+        assert results["solution"].status is Status.GRADED, results["solution"].reason
+        for notebook in results["blank"].notebooks:
+            for grade_id, cell in notebook.cells.items():
+                assert cell.auto_score == 0.0, (assignment, grade_id)
+        assert results["blank"].score == 0.0
 
 
 def test_scores_of_the_graded_class(graded_class):
     results, expected = graded_class.results, graded_class.expected
     for student, score in expected.items():
-        assert results[student]["score"] == score, (student, results[student]["reason"])
-        assert results[student]["status"] == "graded", results[student]["reason"]
+        assert results[student].score == score, (student, results[student].reason)
+        assert results[student].status is Status.GRADED, results[student].reason
     assert 0 < expected["carl"] < expected["ada"]
 
 
 def test_partial_credit_is_per_question(graded_class):
-    carl = graded_class.results["carl"]["notebooks"][0]["cells"]
-    earned = {gid for gid, c in carl.items() if c["kind"] == "auto" and c["auto_score"]}
+    carl = graded_class.results["carl"].notebooks[0].cells
+    earned = {gid for gid, c in carl.items() if c.kind is CellKind.AUTO and c.auto_score}
     chosen = set(simulate.answer_ids(graded_class.course, ASSIGNMENT, ASSIGNMENT)[:2])
     assert earned == {f"{a}-tests" for a in chosen}
 
 
 def test_broken_submissions_are_reported_not_zeroed(graded_class):
     dora, emmy = graded_class.results["dora"], graded_class.results["emmy"]
-    assert dora["status"] == "invalid" and "not valid JSON" in dora["reason"]
-    assert emmy["status"] == "missing" and "my-work.ipynb" in emmy["reason"]
+    assert dora.status is Status.INVALID and "not valid JSON" in dora.reason
+    assert emmy.status is Status.MISSING and "my-work.ipynb" in emmy.reason
     for result in (dora, emmy):
-        assert not result["scored"]
+        assert not result.scored
 
 
 def test_extra_file_is_reported(graded_class):
-    notes = graded_class.results["felix"]["notebooks"][0]["notes"]
-    assert any("notes.txt" in note for note in notes)
+    notes = graded_class.results["felix"].notebooks[0].notes
+    assert any("notes.txt" in note.text for note in notes)
 
 
 def test_gradebook_holds_the_scores(graded_class):
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     course = graded_class.course
     with Gradebook(course.db_url, course.course_id) as gb:
@@ -105,7 +129,7 @@ def test_gradebook_holds_the_scores(graded_class):
             assert submission.score == score
         ada = gb.find_submission(ASSIGNMENT, "ada")
         assert ada.needs_manual_grade  # the written explanation
-        with pytest.raises(Exception):
+        with pytest.raises(MissingEntry):
             gb.find_submission(ASSIGNMENT, "dora")  # not silently stored as 0
 
 
@@ -122,8 +146,21 @@ def test_manual_mark_adds_to_the_score(graded_class, capsys):
 
 def test_grade_command_prints_every_status(graded_class, capsys):
     course = graded_class.course
-    code = main(["grade", ASSIGNMENT, "--course", str(course.root), "--student", "dora",
-                 "--student", "emmy", "--no-progress", "--timeout", "20"])
+    code = main(
+        [
+            "grade",
+            ASSIGNMENT,
+            "--course",
+            str(course.root),
+            "--student",
+            "dora",
+            "--student",
+            "emmy",
+            "--no-progress",
+            "--timeout",
+            "20",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "dora" in out and "invalid notebook" in out

@@ -1,4 +1,5 @@
 """Feedback pages, the marks CSV and the summary report (issue 4), and what they must never show."""
+
 from __future__ import annotations
 
 import base64
@@ -12,11 +13,15 @@ from bs4 import BeautifulSoup
 from nbgrader.api import Gradebook
 
 from autograder import simulate
+from autograder.answer_key import AnswerKey, NotebookKey
 from autograder.cli import main
 from autograder.course import Course
-from autograder.export import export_marks, write_summary
-from autograder.feedback import hidden_region_lines, write_feedback
-from autograder.grade import STATUS_WORDS, Grader
+from autograder.feedback import write_feedback
+from autograder.grader import Grader
+from autograder.marks import export_marks
+from autograder.redaction import hidden_region_lines
+from autograder.results import CellKind, Status, StudentResult
+from autograder.summary import write_summary
 from upsampling_course.checks import SEED_ENV
 
 from .conftest import ASSIGNMENT, SEED, TEST_LIMITS, fresh_course
@@ -31,6 +36,7 @@ BAD_NAME = "<img src=x onerror=alert(3)>.ipynb"  # a file name a student chose
 
 # --- helpers ------------------------------------------------------------------------------------
 
+
 def page_text(path: Path) -> str:
     """What a reader of the page sees (entities decoded)."""
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").get_text(" ")
@@ -40,19 +46,24 @@ def secrets(course: Course) -> list[str]:
     """Every line of every hidden-test region of the source that the release does not show."""
     source = json.loads((course.source_dir(ASSIGNMENT) / f"{NB}.ipynb").read_text())
     release = (course.release_dir(ASSIGNMENT) / f"{NB}.ipynb").read_text()
-    released = {line.strip() for cell in json.loads(release)["cells"]
-                for line in "".join(cell["source"]).splitlines()}
-    lines = [line for cell in source["cells"]
-             for line in hidden_region_lines("".join(cell["source"]))
-             if line not in released and len(line) > 3]
+    released = {
+        line.strip()
+        for cell in json.loads(release)["cells"]
+        for line in "".join(cell["source"]).splitlines()
+    }
+    lines = [
+        line
+        for cell in source["cells"]
+        for line in hidden_region_lines("".join(cell["source"]))
+        if line not in released and len(line) > 3
+    ]
     assert len(lines) >= 6, "the assignment should have hidden tests to hide"
     return lines
 
 
 def hidden_names(course: Course) -> list[str]:
-    key = json.loads(course.key_path(ASSIGNMENT).read_text())
-    return [name for cell in key["notebooks"][NB]["cells"].values()
-            for name, value in cell["values"].items() if value["hidden"]]
+    cells = key_cells(course).cells.values()
+    return [name for cell in cells for name, value in cell.values.items() if value.hidden]
 
 
 def assert_nothing_hidden(course: Course, path: Path) -> None:
@@ -78,11 +89,12 @@ def manual_score(course: Course, student: str, grade_id: str = "overlap-explanat
         return gb.find_grade(grade_id, NB, ASSIGNMENT, student).manual_score
 
 
-def key_cells(course: Course) -> dict:
-    return json.loads(course.key_path(ASSIGNMENT).read_text())["notebooks"][NB]
+def key_cells(course: Course) -> NotebookKey:
+    return AnswerKey.load(course.key_path(ASSIGNMENT)).notebooks[NB]
 
 
 # --- the graded class (conftest): ada full, blaise blank, carl partial, dora/emmy broken, felix --
+
 
 @pytest.fixture(scope="module")
 def feedback_pages(graded_class) -> dict[str, Path]:
@@ -101,8 +113,8 @@ def test_a_page_for_every_student(graded_class, feedback_pages):
 def test_feedback_never_shows_hidden_tests(graded_class, feedback_pages):
     course = graded_class.course
     # The threat is real: carl's failing test cells printed tracebacks quoting hidden lines.
-    carl_run = graded_class.results["carl"]["notebooks"][0]
-    carl_out = "".join(e["out"] for e in carl_run["outputs"].values())
+    carl_run = graded_class.results["carl"].notebooks[0]
+    carl_out = "".join(e.out for e in carl_run.outputs.values())
     assert any(line in carl_out for line in secrets(course))
     for path in feedback_pages.values():
         assert_nothing_hidden(course, path)
@@ -115,16 +127,17 @@ def test_feedback_never_shows_hidden_tests(graded_class, feedback_pages):
 def test_feedback_scores_and_check_results(graded_class, feedback_pages):
     expected, results = graded_class.expected, graded_class.results
     key = key_cells(graded_class.course)
-    total = graded_class.grader.max_score(NB)
+    total = key.max_score
     carl = BeautifulSoup(feedback_pages["carl"].read_text(), "html.parser")
     assert f"Score: {expected['carl']:g} / {total:g} points" in carl.get_text(" ")
     table = next(t for t in carl.find_all("table") if "Scores per question" in t.caption.text)
-    shown = {row.find_all("td")[0].text: row.find_all("td")[2].text
-             for row in table.find_all("tr")[1:]}
-    for grade_id, cell in results["carl"]["notebooks"][0]["cells"].items():
-        if cell["kind"] == "auto":
-            assert shown[grade_id] == f"{cell['auto_score']:g} / {cell['max_score']:g}"
-    assert shown["overlap-explanation"] == f"0 / {key['manual']['overlap-explanation']['points']:g}"
+    shown = {
+        row.find_all("td")[0].text: row.find_all("td")[2].text for row in table.find_all("tr")[1:]
+    }
+    for grade_id, cell in results["carl"].notebooks[0].cells.items():
+        if cell.kind is CellKind.AUTO:
+            assert shown[grade_id] == f"{cell.auto_score:g} / {cell.max_score:g}"
+    assert shown["overlap-explanation"] == f"0 / {key.manual['overlap-explanation']:g}"
     text = carl.get_text(" ")
     assert "NotImplementedError" in text and "this check did not run" in text
     assert "You left this answer as it was released" in text
@@ -148,8 +161,8 @@ def test_marks_csv_holds_the_expected_numbers(graded_class, tmp_path):
     rows = read_csv(path)
     assert set(rows) == {"ada", "blaise", "carl", "dora", "emmy", "felix"}
     key = key_cells(course)
-    auto_ids = list(key["cells"])
-    total = graded_class.grader.max_score(NB)
+    auto_ids = list(key.cells)
+    total = key.max_score
     # Another test may have marked ada's explanation by hand: the CSV must follow the gradebook.
     ada_manual = manual_score(course, "ada")
     assert rows["ada"]["score"] == f"{expected['ada'] + (ada_manual or 0):g}"
@@ -157,18 +170,19 @@ def test_marks_csv_holds_the_expected_numbers(graded_class, tmp_path):
     assert rows["blaise"]["score"] == "0" and rows["carl"]["score"] == f"{expected['carl']:g}"
     assert rows["felix"]["score"] == f"{expected['felix']:g}"
     for student in ("ada", "felix"):
-        assert [rows[student][g] for g in auto_ids] == [f"{key['cells'][g]['points']:g}"
-                                                         for g in auto_ids]
-    carl = graded_class.results["carl"]["notebooks"][0]["cells"]
-    assert [rows["carl"][g] for g in auto_ids] == [f"{carl[g]['auto_score']:g}" for g in auto_ids]
+        assert [rows[student][g] for g in auto_ids] == [
+            f"{key.cells[g].points:g}" for g in auto_ids
+        ]
+    carl = graded_class.results["carl"].notebooks[0].cells
+    assert [rows["carl"][g] for g in auto_ids] == [f"{carl[g].auto_score:g}" for g in auto_ids]
     assert rows["carl"]["overlap-explanation"] == "0"  # left unanswered
     assert rows["blaise"]["needs_manual_grading"] == "False"
-    for student, status in (("dora", "invalid"), ("emmy", "missing")):
+    for student, status in (("dora", Status.INVALID), ("emmy", Status.MISSING)):
         row = rows[student]
-        assert row["status"] == STATUS_WORDS[status]
+        assert row["status"] == status.words
         assert row["score"] == "" and row["needs_manual_grading"] == ""
         assert all(row[g] == "" for g in auto_ids + ["overlap-explanation"])
-        assert row["reason"] == graded_class.results[student]["reason"]
+        assert row["reason"] == graded_class.results[student].reason
     assert {row["max_score"] for row in rows.values()} == {f"{total:g}"}
     assert all(row["assignment"] == ASSIGNMENT for row in rows.values())
 
@@ -184,14 +198,14 @@ def test_summary_report(graded_class):
     assert base64.b64decode(img["src"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Histogram of the total scores of 4 graded submissions" in img["alt"]
     counts = next(t for t in soup.find_all("table") if "per status" in t.caption.text)
-    assert {r.find_all("td")[0].text: r.find_all("td")[1].text
-            for r in counts.find_all("tr")[1:]} == {"graded": "4", "invalid notebook": "1",
-                                                     "missing notebook": "1"}
+    assert {
+        r.find_all("td")[0].text: r.find_all("td")[1].text for r in counts.find_all("tr")[1:]
+    } == {"graded": "4", "invalid notebook": "1", "missing notebook": "1"}
     rates = next(t for t in soup.find_all("table") if "per question" in t.caption.text)
     shown = {r.find_all("td")[0].text: r.find_all("td")[3].text for r in rates.find_all("tr")[1:]}
-    graded = [r for r in results.values() if r["scored"]]
-    for grade_id in key_cells(course)["cells"]:
-        passed = sum(r["notebooks"][0]["cells"][grade_id]["passed"] for r in graded)
+    graded = [r for r in results.values() if r.scored]
+    for grade_id in key_cells(course).cells:
+        passed = sum(bool(r.notebooks[0].cells[grade_id].passed) for r in graded)
         assert shown[grade_id] == f"pass rate {100 * passed / 4:.0f}% ({passed} of 4)", grade_id
     assert shown["overlap-explanation"].startswith(("mean", "no marks yet"))
     assert graded_class.grader.isolation.describe().splitlines()[0] in text
@@ -199,10 +213,11 @@ def test_summary_report(graded_class):
 
 # --- a second class, graded once: hostile text, a late manual mark, the CLI ---------------------
 
+
 @dataclass
 class EscapedClass:
     course: Course
-    results: dict[str, dict]
+    results: dict[str, StudentResult]
 
 
 @pytest.fixture(scope="module")
@@ -212,29 +227,53 @@ def escaped_class(released_course, tmp_path_factory) -> EscapedClass:
     with HTML in its name."""
     course = fresh_course(released_course, tmp_path_factory.mktemp("escaped"))
     full = simulate.answered(course, ASSIGNMENT, NB, None)
-    solution = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
-                for c in full["cells"] if c["metadata"].get("nbgrader", {}).get("solution")}
-    mallory = simulate.answered(course, ASSIGNMENT, NB, None, wrong={
-        "upsample-nearest": f"print({SCRIPT!r})\n" + solution["upsample-nearest"],
-        "overlap-explanation": f"{IMG} The kernels overlap where the stride is smaller.",
-    })
-    mallory["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
-                             "execution_count": None,
-                             "source": f"import os\nprint('\\n'.join(In))\n"
-                                       f"print('seed', os.environ.get({SEED_ENV!r}))"})
+    solution = {
+        c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+        for c in full["cells"]
+        if c["metadata"].get("nbgrader", {}).get("solution")
+    }
+    mallory = simulate.answered(
+        course,
+        ASSIGNMENT,
+        NB,
+        None,
+        wrong={
+            "upsample-nearest": f"print({SCRIPT!r})\n" + solution["upsample-nearest"],
+            "overlap-explanation": f"{IMG} The kernels overlap where the stride is smaller.",
+        },
+    )
+    mallory["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": f"import os\nprint('\\n'.join(In))\n"
+            f"print('seed', os.environ.get({SEED_ENV!r}))",
+        }
+    )
     simulate.place(course, "mallory", ASSIGNMENT, {f"{NB}.ipynb": simulate.to_bytes(mallory)})
     # hugo's answer works on the visible inputs only; its error quotes the hidden input.
-    hugo = simulate.answered(course, ASSIGNMENT, NB, None, wrong={"upsample-nearest": (
-        "def upsample_nearest(x):\n"
-        "    if x.shape not in ((1, 2, 2, 1), (2, 3, 5, 4)):\n"
-        "        raise ValueError(f'unexpected input {x.tolist()}')\n"
-        "    return keras.layers.UpSampling2D()(x).numpy()\n")})
+    hugo = simulate.answered(
+        course,
+        ASSIGNMENT,
+        NB,
+        None,
+        wrong={
+            "upsample-nearest": (
+                "def upsample_nearest(x):\n"
+                "    if x.shape not in ((1, 2, 2, 1), (2, 3, 5, 4)):\n"
+                "        raise ValueError(f'unexpected input {x.tolist()}')\n"
+                "    return keras.layers.UpSampling2D()(x).numpy()\n"
+            )
+        },
+    )
     simulate.place(course, "hugo", ASSIGNMENT, {f"{NB}.ipynb": simulate.to_bytes(hugo)})
     simulate.place(course, "oscar", ASSIGNMENT, {BAD_NAME: simulate.to_bytes(full)})
     results = Grader(course, ASSIGNMENT, limits=TEST_LIMITS, workers=1).grade(progress=False)
     with Gradebook(course.db_url, course.course_id) as gb:
         gb.add_student("nadia")  # on the class list, never submitted
-    return EscapedClass(course, {r["student"]: r for r in results})
+    return EscapedClass(course, {r.student: r for r in results})
 
 
 def cli_args(course: Course) -> list[str]:
@@ -243,20 +282,22 @@ def cli_args(course: Course) -> list[str]:
 
 def test_student_text_is_escaped(escaped_class, capsys):
     course = escaped_class.course
-    assert escaped_class.results["mallory"]["status"] == "graded"
+    assert escaped_class.results["mallory"].status is Status.GRADED
     assert main(["feedback", ASSIGNMENT, *cli_args(course)]) == 0
     printed = capsys.readouterr().out.split()
     mallory = course.feedback_dir("mallory", ASSIGNMENT) / f"{NB}.html"
     oscar = course.feedback_dir("oscar", ASSIGNMENT) / f"{NB}.html"
-    assert sorted(printed) == sorted(str(course.feedback_dir(s, ASSIGNMENT) / f"{NB}.html")
-                                     for s in ("hugo", "mallory", "oscar"))
+    assert sorted(printed) == sorted(
+        str(course.feedback_dir(s, ASSIGNMENT) / f"{NB}.html") for s in ("hugo", "mallory", "oscar")
+    )
     for path in (mallory, oscar):
         raw = path.read_text()
         soup = BeautifulSoup(raw, "html.parser")
         assert SCRIPT not in raw and IMG not in raw
         assert soup.find_all(["script", "img", "iframe"]) == []
-        assert not [tag for tag in soup.find_all(True)
-                    if any(attr.startswith("on") for attr in tag.attrs)]
+        assert not [
+            tag for tag in soup.find_all(True) if any(attr.startswith("on") for attr in tag.attrs)
+        ]
     text = page_text(mallory)
     assert SCRIPT in text and IMG in text  # shown, as text
     assert BAD_NAME in page_text(oscar) and "missing notebook" in page_text(oscar)
@@ -264,8 +305,8 @@ def test_student_text_is_escaped(escaped_class, capsys):
 
 def test_hidden_tests_printed_by_a_student_are_blanked(escaped_class):
     course = escaped_class.course
-    run = escaped_class.results["mallory"]["notebooks"][0]
-    printed = "".join(e["out"] for e in run["outputs"].values())
+    run = escaped_class.results["mallory"].notebooks[0]
+    printed = "".join(e.out for e in run.outputs.values())
     assert str(SEED) in printed and any(line in printed for line in secrets(course))
     paths = write_feedback(course, ASSIGNMENT, ["mallory"])
     assert len(paths) == 1
@@ -275,9 +316,9 @@ def test_hidden_tests_printed_by_a_student_are_blanked(escaped_class):
 
 def test_an_error_on_hidden_inputs_shows_its_type_only(escaped_class):
     course = escaped_class.course
-    cells = escaped_class.results["hugo"]["notebooks"][0]["cells"]
-    assert cells["upsample-nearest-tests"]["auto_score"] == 0
-    assert "unexpected input [" in cells["upsample-nearest-tests"]["error"]  # the hidden values
+    cells = escaped_class.results["hugo"].notebooks[0].cells
+    assert cells["upsample-nearest-tests"].auto_score == 0
+    assert "unexpected input [" in (cells["upsample-nearest-tests"].error or "")  # hidden values
     path = write_feedback(course, ASSIGNMENT, ["hugo"])[0]
     soup = BeautifulSoup(path.read_text(), "html.parser")
     section = soup.find(id="upsample-nearest-tests")
@@ -291,7 +332,7 @@ def test_an_error_on_hidden_inputs_shows_its_type_only(escaped_class):
 def test_manual_mark_shows_in_csv_and_feedback(escaped_class, tmp_path, capsys):
     course, args = escaped_class.course, cli_args(escaped_class.course)
     mallory = course.feedback_dir("mallory", ASSIGNMENT) / f"{NB}.html"
-    auto_total = sum(c["points"] for c in key_cells(course)["cells"].values())
+    auto_total = key_cells(course).auto_score
     write_feedback(course, ASSIGNMENT, ["mallory"])
     assert "not marked yet" in page_text(mallory)
     before = read_csv(export_marks(course, [ASSIGNMENT], tmp_path / "before.csv"))["mallory"]

@@ -3,6 +3,7 @@
 The PostgreSQL server is Debian's (package postgresql, installed by .ci/run), started here in a
 temporary folder on a free loopback port and stopped at the end.
 """
+
 from __future__ import annotations
 
 import glob
@@ -19,9 +20,11 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder import simulate
+from autograder.answer_key import AnswerKey
 from autograder.course import Course
-from autograder.gradebook import read_statuses
+from autograder.gradebook import CourseGradebook
 from autograder.release import release
+from autograder.results import Status
 
 from .conftest import ASSIGNMENT, SEED, partial_answers
 
@@ -47,24 +50,52 @@ def postgres_url():
     if os.geteuid() == 0:
         run_as = ["runuser", "-u", "postgres", "--"]
         shutil.chown(top, "postgres")
-    subprocess.run(run_as + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                             "postgres"], check=True, capture_output=True)
+    subprocess.run(
+        run_as + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
     port = _free_port()
-    server = subprocess.Popen(run_as + [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-                                        "-c", "listen_addresses=127.0.0.1",
-                                        "-c", f"unix_socket_directories={data}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        run_as
+        + [
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={data}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
-        ready = subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                               capture_output=True)
+        ready = subprocess.run(
+            [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+        )
         if ready.returncode == 0:
             break
         time.sleep(0.2)
     else:
         server.kill()
         pytest.fail("PostgreSQL did not start")
-    subprocess.run(run_as + [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                             "-U", "postgres", "gradebook"], check=True)
+    subprocess.run(
+        run_as
+        + [
+            str(bindir / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "gradebook",
+        ],
+        check=True,
+    )
     yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/gradebook"
     server.terminate()
     server.wait(timeout=30)
@@ -74,8 +105,7 @@ def postgres_url():
 def _class(course: Course, size: int) -> dict[str, float]:
     """``size`` students: alternately full and partial answers; returns expected scores."""
     chosen, partial_points = partial_answers(course)
-    full_points = sum(c["points"] for c in __import__("json").loads(
-        course.key_path(ASSIGNMENT).read_text())["notebooks"][ASSIGNMENT]["cells"].values())
+    full_points = AnswerKey.load(course.key_path(ASSIGNMENT)).notebooks[ASSIGNMENT].auto_score
     expected = {}
     for i in range(size):
         student = f"student{i:02d}"
@@ -90,9 +120,22 @@ def _grade_concurrently(course: Course, groups: list[list[str]]) -> None:
     """Separate `autograder grade` processes at once, one per group of students."""
     procs = []
     for group in groups:
-        args = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course",
-                str(course.root), "--db-url", course.db_url, "--no-progress", "--workers", "1",
-                "--timeout", "60"]
+        args = [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            ASSIGNMENT,
+            "--course",
+            str(course.root),
+            "--db-url",
+            course.db_url,
+            "--no-progress",
+            "--workers",
+            "1",
+            "--timeout",
+            "60",
+        ]
         for student in group:
             args += ["--student", student]
         procs.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
@@ -105,8 +148,11 @@ def _assert_all_grades(course: Course, expected: dict[str, float]) -> None:
     with Gradebook(course.db_url, course.course_id) as gb:
         for student, score in expected.items():
             assert gb.find_submission(ASSIGNMENT, student).score == score, student
-    statuses = read_statuses(course.db_url, course.course_id, ASSIGNMENT)
-    assert {s: r["status"] for s, r in statuses.items()} == {s: "graded" for s in expected}
+    with CourseGradebook(course) as gradebook:
+        results = gradebook.results(ASSIGNMENT)
+    assert {s: r.status for s, r in results.items()} == {s: Status.GRADED for s in expected}
+    # Read back through the gradebook, each result's score is the one nbgrader holds.
+    assert {s: r.score for s, r in results.items()} == expected
 
 
 @pytest.mark.parametrize("database", ["postgresql", "sqlite"])

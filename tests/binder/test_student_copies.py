@@ -7,8 +7,14 @@ import sys
 import nbformat
 import pytest
 
+from autograder.locations import find_exercises
 from autograder.sources import list_assignments, write_source_notebooks
-from autograder.student_copies import EXERCISES, write_student_copies
+from autograder.student_copies import write_student_copies
+
+from .binder_env import REPO
+
+EXERCISES = find_exercises(REPO / "exercises")
+pytestmark = pytest.mark.kernels  # stock nbgrader releases every assignment for comparison
 
 ASSIGNMENTS = list_assignments(EXERCISES)
 
@@ -28,7 +34,7 @@ def nbgrader_release(tmp_path_factory):
 @pytest.fixture(scope="module")
 def student_copies(tmp_path_factory):
     dest = tmp_path_factory.mktemp("student")
-    written = write_student_copies(dest)
+    written = write_student_copies(dest, exercises_dir=EXERCISES)
     assert sorted(p.parent.name for p in written) == ASSIGNMENTS
     return dest
 

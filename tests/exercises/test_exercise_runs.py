@@ -7,7 +7,7 @@ import pytest
 
 from .exercise_notebooks import ASSIGNMENTS, check_names, is_test_cell, nbgrader_meta
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.kernels, pytest.mark.timeout(900)]
 
 
 def solution_lines(source: str) -> set[str]:

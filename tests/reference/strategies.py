@@ -1,5 +1,8 @@
 """Hypothesis strategies shared by the reference tests."""
+from hypothesis import settings
 from hypothesis import strategies as st
+
+from tests.hypothesis_profiles import FULL_PROFILE_EXAMPLES
 
 
 @st.composite
@@ -15,3 +18,11 @@ def poolings(draw, rank, max_size):
     integers = draw(st.sampled_from([None, 3]))
     return dict(seed=draw(st.integers(0, 2**31)), shape=shape, integers=integers,
                 pool_size=pool_size, strides=strides, padding=padding)
+
+
+def sweep(max_examples: int) -> settings:
+    """A reference sweep: ``max_examples`` cases under the full hypothesis profile (``make
+    test``), proportionally fewer under ``fast`` (``make test-fast``; tests/conftest.py)."""
+    scale = settings.default.max_examples / FULL_PROFILE_EXAMPLES
+    return settings(max_examples=max(2, round(max_examples * scale)), derandomize=True,
+                    deadline=None)

@@ -3,13 +3,15 @@ bilinear kernel, each against Keras or an independent computation, plus the valu
 checkerboard chapter states."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.reference.strategies import sweep
 
 from upsampling_course import artifacts
 from upsampling_course.reference import conv_transpose
 
-SWEEP = settings(max_examples=40, derandomize=True, deadline=None)
+SWEEP = sweep(40)
 
 
 def keras_ones_transpose(keras, kernel_size, stride, input_size):

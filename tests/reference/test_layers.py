@@ -1,12 +1,12 @@
 """The Keras pooling-with-switches and unpooling layers against the NumPy reference."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
-from tests.reference.strategies import poolings
+from tests.reference.strategies import poolings, sweep
 from upsampling_course.reference import max_pool_with_argmax, max_unpool
 
-SWEEP = settings(max_examples=100, derandomize=True, deadline=None)
+SWEEP = sweep(100)
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +96,7 @@ def test_gradient_flows_to_the_switches_only(tf, layers, rank):
     np.testing.assert_allclose(gradient, weights * at_switches)
 
 
+@pytest.mark.training
 def test_model_trains_with_fit(keras, layers):
     keras.utils.set_random_seed(0)
     inputs = keras.Input(shape=(4, 4, 4, 1))

@@ -1,13 +1,13 @@
 """Max pooling with switches and max unpooling: the NumPy reference against TensorFlow."""
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tests.reference.strategies import poolings
+from tests.reference.strategies import poolings, sweep
 from upsampling_course.reference import max_pool_with_argmax, max_unpool
 
-SWEEP = settings(max_examples=150, derandomize=True, deadline=None)
+SWEEP = sweep(150)
 
 
 @SWEEP

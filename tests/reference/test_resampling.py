@@ -4,13 +4,15 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.reference.strategies import sweep
 
 from upsampling_course.reference import upsample_bilinear, upsample_nearest
 
 X = np.array([[1, 2], [3, 4]], dtype=np.float32).reshape(1, 2, 2, 1)
-SWEEP = settings(max_examples=60, derandomize=True, deadline=None)
+SWEEP = sweep(60)
 
 
 def test_importing_the_references_does_not_import_tensorflow():

@@ -2,8 +2,10 @@
 the output-length formula, the convolution-matrix view and the brief's values."""
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
+
+from tests.reference.strategies import sweep
 
 from upsampling_course.reference import (
     conv2d_valid,
@@ -14,7 +16,7 @@ from upsampling_course.reference import (
 )
 
 X = np.array([[1, 2], [3, 4]], dtype=np.float32).reshape(1, 2, 2, 1)
-SWEEP = settings(max_examples=300, derandomize=True, deadline=None)
+SWEEP = sweep(300)
 
 
 def keras_conv_transpose(keras, x, kernel, bias, strides, padding, output_padding):
@@ -54,7 +56,7 @@ def test_output_length_matches_keras_output_shapes(keras, padding):
 
 
 @given(n=st.integers(1, 20), k=st.integers(1, 7), s=st.integers(1, 5), data=st.data())
-@settings(max_examples=200, derandomize=True, deadline=None)
+@sweep(200)
 def test_output_length_fits_the_general_relation(n, k, s, data):
     # o = s(i - 1) + a + k - 2p (Dumoulin & Visin, 2016): p is the padding of the matching
     # forward convolution, a the extra pixels at the far end. 'valid' has p = 0; 'same' has
@@ -228,7 +230,7 @@ def test_conv2d_transpose_matches_keras(keras, random_array, case):
     check_against_keras(keras, random_array, case)
 
 
-@settings(max_examples=150, derandomize=True, deadline=None)
+@sweep(150)
 @given(case=transposed_convolutions(rank=3, max_size=3))
 def test_conv3d_transpose_matches_keras(keras, random_array, case):
     check_against_keras(keras, random_array, case)
@@ -237,7 +239,7 @@ def test_conv3d_transpose_matches_keras(keras, random_array, case):
 # ---------------------------------------------------------------- the convolution-matrix view
 
 
-@settings(max_examples=60, derandomize=True, deadline=None)
+@sweep(60)
 @given(seed=st.integers(0, 2**31), shape=st.tuples(st.integers(3, 7), st.integers(3, 7)),
        kernel_size=st.tuples(st.integers(1, 3), st.integers(1, 3)), strides=st.tuples(st.integers(1, 3), st.integers(1, 3)))
 def test_convolution_matrix_and_its_transpose(tf, random_array, seed, shape, kernel_size, strides):

@@ -1,0 +1,267 @@
+"""Grading an assignment: the orchestration, and nothing else.
+
+For each submitted notebook, :meth:`Grader.prepare` reads the submission (untrusted) and
+assembles the notebook to run (``notebook.assemble``) into a :class:`~autograder.jobs.Job`; a
+:class:`~autograder.jobs.JobRunner` (default: the local sandboxed pool) runs it;
+:meth:`Grader.finish` scores the outcome (``scoring.score_notebook``, pure); once a student's
+notebooks are all scored, the :class:`~autograder.results.StudentResult` goes to the gradebook
+(``gradebook.CourseGradebook.store``) and to the notebooks formgrader shows
+(``formgrader.write_autograded``). Data flows one way: grader -> runner -> scoring ->
+gradebook; the views (feedback, summary, CSV) read the gradebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .assignment import Assignment
+from .course import Course
+from .formgrader import write_autograded
+from .gradebook import CourseGradebook
+from .jobs import RESERVED_FILE_NAMES, Job, JobRunner, Limits, RunOutcome
+from .notebook import Assembled, InvalidNotebook, assemble, load_submission
+from .results import IsolationReport, Note, NotebookResult, NoteKind, Status, StudentResult
+from .sandbox.isolation import detect
+from .sandbox.pool import LocalPool
+from .scoring import score_notebook
+from .untrusted import is_plain_file, read_capped
+
+#: Files beside a notebook that are copied into its job folder (data a student's code reads).
+MAX_EXTRA_FILE_BYTES = 50 * 1024**2
+MAX_EXTRA_TOTAL_BYTES = 100 * 1024**2
+MAX_TIMESTAMP_BYTES = 200
+#: Slightly more than the notebook limit, so an oversized file is reported as such.
+READ_NOTEBOOK_BYTES = 17 * 1024**2
+
+
+@dataclass
+class Prepared:
+    """One submitted notebook, read and assembled: a job to run, or already a result."""
+
+    student: str
+    name: str
+    job: Job | None = None
+    assembled: Assembled | None = None
+    notes: list[Note] = field(default_factory=list)
+    result: NotebookResult | None = None  # when there is nothing to run (missing, invalid)
+
+
+def _extra_files(folder: Path, name: str) -> tuple[dict[str, bytes], list[Note]]:
+    """The files beside the notebook that its job gets, and a note on each file."""
+    files, notes, total = {}, [], 0
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.endswith(".ipynb") or entry.name == "timestamp.txt":
+            continue
+        if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+            notes.append(
+                Note(NoteKind.FILE_NOT_COPIED, f"{entry.name} was not copied: only plain files are")
+            )
+            continue
+        size = entry.stat(follow_symlinks=False).st_size
+        if entry.name in RESERVED_FILE_NAMES:
+            notes.append(
+                Note(
+                    NoteKind.FILE_NOT_COPIED,
+                    f"{entry.name} was not copied: the grader uses that name",
+                )
+            )
+        elif size > MAX_EXTRA_FILE_BYTES or total + size > MAX_EXTRA_TOTAL_BYTES:
+            notes.append(
+                Note(
+                    NoteKind.FILE_NOT_COPIED,
+                    f"{entry.name} ({size / 1024**2:.0f} MB) was not copied: files "
+                    f"beside the notebook are limited to "
+                    f"{MAX_EXTRA_FILE_BYTES // 1024**2} MB each",
+                )
+            )
+        else:
+            files[entry.name] = read_capped(entry.path, MAX_EXTRA_FILE_BYTES)
+            total += size
+            notes.append(
+                Note(
+                    NoteKind.FILE_COPIED,
+                    f"{entry.name} ({size:,} bytes) was copied beside the notebook",
+                )
+            )
+    return files, notes
+
+
+class Grader:
+    def __init__(
+        self,
+        course: Course,
+        assignment: str,
+        *,
+        workers: int | None = None,
+        limits: Limits | None = None,
+        require_sandbox: bool = False,
+    ) -> None:
+        self.course = course
+        self.assignment = Assignment.load(course, assignment)
+        self.workers = workers or os.cpu_count() or 1
+        self.limits = limits or Limits()
+        self.require_sandbox = require_sandbox
+        self.isolation: IsolationReport | None = None  # of the last run
+        self.elapsed = 0.0
+
+    @property
+    def notebooks(self) -> list[str]:
+        return self.assignment.key.notebook_names
+
+    # --- one notebook ---------------------------------------------------------------------
+    def _not_run(self, name: str, status: Status, reason: str) -> NotebookResult:
+        return NotebookResult(name, status, reason, self.assignment.key.notebooks[name].max_score)
+
+    def prepare(self, student: str, name: str) -> Prepared:
+        """Read one submitted notebook and build its job (or its result, if nothing can run)."""
+        prepared = Prepared(student, name)
+        folder = self.course.submitted_dir(student, self.assignment.name)
+        path = folder / f"{name}.ipynb"
+        if not is_plain_file(path):
+            others = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+            found = f" (found: {', '.join(others)})" if others else ""
+            prepared.result = self._not_run(
+                name, Status.MISSING, f"no {name}.ipynb was submitted{found}"
+            )
+            return prepared
+        try:
+            submitted = load_submission(read_capped(path, READ_NOTEBOOK_BYTES))
+        except InvalidNotebook as exc:
+            prepared.result = self._not_run(name, Status.INVALID, str(exc))
+            return prepared
+        prepared.assembled = assemble(self.assignment.notebooks[name], submitted)
+        files, prepared.notes = _extra_files(folder, name)
+        prepared.job = Job(
+            f"{student}/{name}",
+            prepared.assembled.code_cells(),
+            self.assignment.key.seed,
+            self.limits,
+            files,
+        )
+        return prepared
+
+    def finish(self, prepared: Prepared, outcome: RunOutcome) -> NotebookResult:
+        """Score one run (pure: see ``scoring.score_notebook``)."""
+        assert prepared.assembled is not None
+        key = self.assignment.key.notebooks[prepared.name]
+        return score_notebook(
+            prepared.name, prepared.assembled, outcome, key, self.limits, prepared.notes
+        )
+
+    def grader_error(self, name: str, exc: BaseException) -> NotebookResult:
+        return self._not_run(name, Status.ERROR, f"grader error: {type(exc).__name__}: {exc}")
+
+    # --- one student ----------------------------------------------------------------------
+    def _timestamp(self, student: str) -> str | None:
+        stamp = self.course.submitted_dir(student, self.assignment.name) / "timestamp.txt"
+        text = read_capped(stamp, MAX_TIMESTAMP_BYTES).decode("utf-8", "replace").strip()
+        try:
+            return dt.datetime.fromisoformat(text).isoformat() if text else None
+        except ValueError:
+            return None
+
+    def student_result(
+        self, student: str, notebooks: list[NotebookResult], isolation: IsolationReport
+    ) -> StudentResult:
+        return StudentResult(
+            assignment=self.assignment.name,
+            student=student,
+            notebooks=sorted(notebooks, key=lambda n: n.name),
+            isolation=isolation,
+            timestamp=self._timestamp(student),
+        )
+
+    # --- everyone -------------------------------------------------------------------------
+    def _prepare_all(self, students: list[str]) -> list[Prepared]:
+        prepared = []
+        for student in students:
+            for name in self.notebooks:
+                try:
+                    prepared.append(self.prepare(student, name))
+                except Exception as exc:  # a fault of the grader: that notebook's status
+                    prepared.append(Prepared(student, name, result=self.grader_error(name, exc)))
+        return prepared
+
+    def _start_runner(self, jobs: int) -> JobRunner:
+        return LocalPool(detect(self.require_sandbox), min(self.workers, max(1, jobs)))
+
+    def _notebook_results(
+        self, prepared: list[Prepared], runner: JobRunner | None
+    ) -> Iterator[tuple[str, NotebookResult, IsolationReport | None]]:
+        """(student, a notebook's result, where it ran) as each is ready: every job is handed
+        to ``runner`` first, then the results that needed no run come, then the runs'."""
+        futures: dict[Future[RunOutcome], Prepared] = {}
+        for p in prepared:
+            if p.job is not None and runner is not None:
+                futures[runner.submit(p.job)] = p
+        for p in prepared:
+            if p.result is not None:
+                yield p.student, p.result, None
+        for future in as_completed(futures):
+            p = futures[future]
+            try:
+                outcome = future.result()
+                yield p.student, self.finish(p, outcome), outcome.isolation
+            except Exception as exc:  # a fault of the grader: that notebook's status
+                yield p.student, self.grader_error(p.name, exc), None
+
+    def grade(
+        self,
+        students: list[str] | None = None,
+        *,
+        progress: bool = True,
+        runner: JobRunner | None = None,
+        on_result: Callable[[StudentResult], None] | None = None,
+    ) -> list[StudentResult]:
+        """Grade ``students`` (default: everyone who submitted) on ``runner`` (default: a local
+        sandboxed pool, started here and closed at the end); store and return their results."""
+        from tqdm import tqdm
+
+        started = time.monotonic()
+        if students is None:
+            students = self.course.students_submitted(self.assignment.name)
+        prepared = self._prepare_all(students)
+        own_runner = runner is None and any(p.job is not None for p in prepared)
+        if own_runner:
+            runner = self._start_runner(sum(p.job is not None for p in prepared))
+        isolation = runner.isolation if runner else detect(self.require_sandbox).report()
+        bar = tqdm(
+            total=len(students),
+            desc=f"grading {self.assignment.name}",
+            unit="student",
+            disable=not progress,
+            file=sys.stderr,
+        )
+        done: dict[str, list[NotebookResult]] = {s: [] for s in students}
+        ran_on: dict[str, IsolationReport] = {}
+        results: list[StudentResult] = []
+        try:
+            with CourseGradebook(self.course) as gradebook:
+                for student, notebook, where in self._notebook_results(prepared, runner):
+                    done[student].append(notebook)
+                    if where is not None:
+                        ran_on.setdefault(student, where)
+                    if len(done[student]) < len(self.notebooks):
+                        continue
+                    where_run = ran_on.get(student, isolation)
+                    result = self.student_result(student, done[student], where_run)
+                    gradebook.store(result)
+                    write_autograded(self.course, result)
+                    results.append(result)
+                    if on_result:
+                        on_result(result)
+                    bar.update(1)
+        finally:
+            bar.close()
+            if own_runner and runner is not None:
+                runner.close()
+        self.elapsed = time.monotonic() - started
+        self.isolation = isolation
+        return sorted(results, key=lambda r: r.student)
