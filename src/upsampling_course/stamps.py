@@ -153,6 +153,24 @@ def _sum_of_terms(window: Window) -> str:
     return f"{products} = {_number(window.value)}"
 
 
+# One highlight: (panel index in the step's pair, top-left (row, column), (rows, columns), dashed).
+_Highlight = tuple[int, tuple[int, int], tuple[int, int], bool]
+
+
+def _plot_step_pairs(
+    panels: list[np.ndarray], titles: list[str], highlights: list[list[_Highlight]],
+    **kwargs: Any,
+) -> tuple[Figure, list[Axes]]:
+    """Two panels per step and row, on one colour scale, with each step's outlines drawn."""
+    kwargs.setdefault("cmap", "Blues")
+    kwargs.setdefault("blank_zeros", True)
+    fig, axes = plot_grids(panels, titles, ncols=2, shared_scale=True, **kwargs)
+    for step, outlines in enumerate(highlights):
+        for panel, corner, size, dashed in outlines:
+            _outline(axes[2 * step + panel], corner, size, dashed)
+    return fig, axes
+
+
 def plot_stamp_steps(
     x: ArrayLike, kernel: ArrayLike, stride: int, **kwargs: Any
 ) -> tuple[Figure, list[Axes]]:
@@ -161,18 +179,16 @@ def plot_stamp_steps(
     ``cmap`` says otherwise); other keyword arguments go to :func:`plot_grids`."""
     image, weights = _single_channel(x, "x"), _single_channel(kernel, "kernel")
     steps = stamp_steps(image, weights, stride)
-    panels, titles = [], []
+    panels: list[np.ndarray] = []
+    titles: list[str] = []
+    highlights: list[list[_Highlight]] = []
     for step in steps:
         panels += [image, step.output]
         titles += [f"input pixel {_pixel_name(step.pixel)} = {_number(step.value)}",
                    f"+ {_number(step.value)} x kernel"]
-    kwargs.setdefault("cmap", "Blues")
-    kwargs.setdefault("blank_zeros", True)
-    fig, axes = plot_grids(panels, titles, ncols=2, shared_scale=True, **kwargs)
-    for step, input_ax, output_ax in zip(steps, axes[::2], axes[1::2]):
-        _outline(input_ax, step.pixel, (1, 1))
-        _outline(output_ax, step.corner, weights.shape)
-    return fig, axes
+        highlights.append([(0, step.pixel, (1, 1), False),
+                           (1, step.corner, weights.shape, False)])
+    return _plot_step_pairs(panels, titles, highlights, **kwargs)
 
 
 def plot_window_steps(
@@ -190,17 +206,15 @@ def plot_window_steps(
     steps = window_steps(image, weights, stride, pixels)
     out_shape = (padded.shape[0] - weights.shape[0] + 1, padded.shape[1] - weights.shape[1] + 1)
     output = np.full(out_shape, np.nan)  # not computed yet: blank
-    panels, titles = [], []
+    panels: list[np.ndarray] = []
+    titles: list[str] = []
+    highlights: list[list[_Highlight]] = []
     for step in steps:
         output[step.pixel] = step.value
         panels += [padded, output.copy()]
         titles += [f"window of output {_pixel_name(step.pixel)}",
                    f"output {_pixel_name(step.pixel)}: {_sum_of_terms(step)}"]
-    kwargs.setdefault("cmap", "Blues")
-    kwargs.setdefault("blank_zeros", True)
-    fig, axes = plot_grids(panels, titles, ncols=2, shared_scale=True, **kwargs)
-    for step, input_ax, output_ax in zip(steps, axes[::2], axes[1::2]):
-        _outline(input_ax, (pad, pad), stretched_shape, dashed=True)
-        _outline(input_ax, step.corner, weights.shape)
-        _outline(output_ax, step.pixel, (1, 1))
-    return fig, axes
+        highlights.append([(0, (pad, pad), stretched_shape, True),
+                           (0, step.corner, weights.shape, False),
+                           (1, step.pixel, (1, 1), False)])
+    return _plot_step_pairs(panels, titles, highlights, **kwargs)
