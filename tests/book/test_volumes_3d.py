@@ -73,7 +73,8 @@ def test_conv3d_does_not_keep_the_spatial_size_by_default(built_book):
 def test_conv3d_transpose_outputs_filters_channels(built_book):
     shapes = {}
     for filters, stride in ((16, 2), (4, 2), (1, 2), (8, 1)):
-        prefix = f"Conv3DTranspose({filters}, 3, strides={stride},"
+        # The whole printed line, not the table row naming the same layer earlier on.
+        prefix = f"Conv3DTranspose({filters}, 3, strides={stride}, padding='same') on"
         shapes[filters] = shape_in(line_starting(built_book, NAME, prefix))
     # From 4 input channels: more, as many, fewer; stride 1 'same' keeps the size.
     assert [shape[-1] for shape in shapes.values()] == [16, 4, 1, 8]
