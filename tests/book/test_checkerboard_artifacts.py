@@ -28,6 +28,11 @@ def test_objectives_are_answered_by_the_summary(built_book):
     assert len(objectives) == len(summary) == 5
 
 
+def test_no_dcgan_claim_about_3x3_kernels(built_book):
+    # DCGAN used 5x5 kernels (paper) or 4x4 (the Torch code); the chapter once called k = 3 typical.
+    assert "DCGAN" not in built_book.chapter_text(NAME)
+
+
 def test_overlap_counts(built_book):
     assert built_book.has_array(NAME, [1, 1, 2, 1, 2, 1, 2, 1, 1])
     assert line_starting(built_book, NAME, "Keras agrees with the counts").endswith("True")

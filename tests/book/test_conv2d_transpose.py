@@ -32,6 +32,8 @@ def test_conv2d_transpose_values(built_book):
     assert "AttributeError" in text and "'list' object has no attribute 'shape'" in text
     tile = [[1, 10, 2, 20], [100, 1000, 200, 2000], [3, 30, 4, 40], [300, 3000, 400, 4000]]
     assert built_book.has_array(NAME, tile)
+    # In 3000 the weight is told by the power of ten (1000 = d), not by a digit.
+    assert "the power of ten says which kernel weight" in text
     valid_vs_same, lengths, with_output_padding = built_book.tables(NAME)[:3]
     assert valid_vs_same == [["2x2", "5x5", "4x4"], ["5x5", "11x11", "10x10"]]
     # The output-length tables: Keras and the formula agree in every row.
