@@ -2,38 +2,98 @@
 
 Used by the chapters on checkerboard artifacts and on choosing an upsampling method:
 
-- :func:`overlap_counts` counts how many kernel footprints of a transposed
-  convolution land on each output pixel; uneven counts are what draws a
-  checkerboard into the output.  :func:`overlap_count_mosaic` tiles the maps of
-  several kernel sizes and strides into one array, to draw them as one grid.
+- :func:`polyphase_sums` sums each polyphase sub-kernel of a transposed-convolution
+  kernel (the taps that land on one output phase).  On a constant input every interior
+  output pixel of a phase equals the input value times its sub-kernel's sum, so the
+  output is flat exactly when all the sums are equal.  :func:`interior_values` lists the
+  distinct values inside an output, away from its border.
+- :func:`overlap_counts` counts how many kernel footprints of a transposed convolution
+  land on each output pixel: the polyphase sums of an all-ones kernel.
+  :func:`overlap_count_mosaic` tiles the maps of several kernel sizes and strides into
+  one array, to draw them as one grid.
 - :func:`checkerboard_energy` measures how much of an image's variation sits at the
   highest spatial frequency (a pattern that flips sign from one pixel to the next).
 - :func:`depth_to_space` is the pixel shuffle of sub-pixel convolution, and
   :func:`subpixel_kernel` rewrites a transposed-convolution kernel whose size equals
   its stride as the 1x1 convolution that, followed by a pixel shuffle, computes the
-  same thing.
+  same thing.  :func:`icnr` makes a sub-pixel convolution's kernel start as nearest
+  upsampling (Aitken et al., 2017); ``upsampling_course.initializers.ICNR`` is the same
+  as a Keras initializer.
 - :func:`bilinear_kernel` is the transposed-convolution kernel that performs
-  bilinear upsampling.
+  bilinear upsampling, and :func:`resize_conv_kernel` the one that performs nearest
+  upsampling followed by a given convolution.
 
-Everything follows Keras' channels-last layout: images ``(batch, H, W, C)`` and
-Conv2DTranspose kernels ``(kh, kw, out_channels, in_channels)``.
+Everything follows Keras' channels-last layout: images ``(batch, H, W, C)``, Conv2D
+kernels ``(kh, kw, in_channels, out_channels)`` and Conv2DTranspose kernels
+``(kh, kw, out_channels, in_channels)``.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
-    "overlap_counts_1d",
-    "overlap_counts",
-    "overlap_count_mosaic",
-    "checkerboard_energy",
-    "power_spectrum",
-    "depth_to_space",
-    "subpixel_kernel",
-    "bilinear_kernel_1d",
     "bilinear_kernel",
+    "bilinear_kernel_1d",
+    "checkerboard_energy",
+    "depth_to_space",
+    "icnr",
+    "interior_values",
+    "overlap_count_mosaic",
+    "overlap_counts",
+    "overlap_counts_1d",
+    "polyphase_sums",
+    "power_spectrum",
+    "resize_conv_kernel",
     "smooth_blobs",
+    "subpixel_kernel",
 ]
+
+
+def polyphase_sums(kernel: ArrayLike, stride: int) -> np.ndarray:
+    """The sum of each polyphase sub-kernel of a transposed-convolution kernel.
+
+    ``kernel`` holds spatial axes only: ``(k,)``, ``(kh, kw)`` or ``(kd, kh, kw)``.  In a
+    transposed convolution with stride ``s``, input pixel ``i`` writes kernel tap ``t`` to
+    output ``o = s*i + t``, so output phase ``o mod s`` only ever receives the taps
+    ``t = p, p + s, p + 2s, ...``: the sub-kernel ``kernel[p::s]``.  The result has one
+    entry per phase, ``s`` along every axis; entry ``(p, q)`` of a 2-D kernel is
+    ``kernel[p::s, q::s].sum()``.
+
+    On a constant input ``c`` every interior output pixel of phase ``(p, q)`` equals
+    ``c * sums[p, q]`` (plus the bias), so the output is flat exactly when all the sums
+    are equal; equal tap counts (``s`` divides ``k``) do not make equal sums.
+    """
+    if stride < 1:
+        raise ValueError(f"stride must be positive, got {stride}")
+    weights = np.asarray(kernel, dtype=float)
+    if weights.ndim == 0:
+        raise ValueError("expected a kernel with at least one spatial axis")
+    sums = np.zeros((stride,) * weights.ndim)
+    for phase in np.ndindex(*sums.shape):
+        sums[phase] = weights[tuple(slice(p, None, stride) for p in phase)].sum()
+    return sums
+
+
+def interior_values(image: ArrayLike, border: int, decimals: int = 5) -> np.ndarray:
+    """The distinct values of ``image`` at least ``border`` pixels from every edge, sorted.
+
+    ``image`` is ``(H, W)`` or ``(D, H, W)``, or a Keras batch of one single-channel image
+    ``(1, H, W, 1)`` / ``(1, D, H, W, 1)``.  Values are rounded to ``decimals`` first, so
+    float32 rounding does not split one value into several.  A constant input's
+    transposed convolution has one interior value per distinct polyphase sum.
+    """
+    values = np.asarray(image, dtype=float)
+    if values.ndim in (4, 5) and values.shape[0] == 1 and values.shape[-1] == 1:
+        values = values[0, ..., 0]
+    if values.ndim not in (2, 3):
+        raise ValueError(f"expected a 2-D or 3-D image, got shape {np.shape(image)}")
+    if border < 0 or any(2 * border >= n for n in values.shape):
+        raise ValueError(f"border {border} leaves nothing of an image of shape {values.shape}")
+    inside = values[tuple(slice(border, n - border) for n in values.shape)]
+    return np.unique(np.round(inside, decimals))
 
 
 def overlap_counts_1d(kernel_size: int, stride: int, input_size: int) -> np.ndarray:
@@ -41,7 +101,9 @@ def overlap_counts_1d(kernel_size: int, stride: int, input_size: int) -> np.ndar
 
     Input position ``i`` of a transposed convolution (padding ``'valid'``) writes its
     scaled kernel to outputs ``i*stride .. i*stride + kernel_size - 1``; this returns,
-    for every output position, the number of inputs that write to it.
+    for every output position, the number of inputs that write to it.  The interior
+    counts are the tap counts of the polyphase sub-kernels, or their sums for a kernel
+    of ones (:func:`polyphase_sums`).
     """
     if kernel_size < 1 or stride < 1 or input_size < 1:
         raise ValueError("kernel_size, stride and input_size must be positive")
@@ -64,7 +126,9 @@ def overlap_counts(kernel_size: int, stride: int, input_size: int) -> np.ndarray
     return np.outer(counts, counts)
 
 
-def overlap_count_mosaic(kernel_sizes, strides, input_size: int, gap: int = 1):
+def overlap_count_mosaic(
+    kernel_sizes: Iterable[int], strides: Iterable[int], input_size: int, gap: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The overlap-count maps of every (stride, kernel size) pair, tiled into one array.
 
     Row block ``i`` holds the maps of ``strides[i]``, column block ``j`` those of
@@ -76,15 +140,15 @@ def overlap_count_mosaic(kernel_sizes, strides, input_size: int, gap: int = 1):
     Returns ``(mosaic, row_centres, column_centres)``: the centres, in cells, of the
     row blocks and of the column blocks, where tick labels naming them belong.
     """
-    kernel_sizes, strides = list(kernel_sizes), list(strides)
-    maps = {(s, k): overlap_counts(k, s, input_size) for s in strides for k in kernel_sizes}
-    heights = [max(maps[s, k].shape[0] for k in kernel_sizes) for s in strides]
-    widths = [max(maps[s, k].shape[1] for s in strides) for k in kernel_sizes]
+    kernels, steps = list(kernel_sizes), list(strides)
+    maps = {(s, k): overlap_counts(k, s, input_size) for s in steps for k in kernels}
+    heights = [max(maps[s, k].shape[0] for k in kernels) for s in steps]
+    widths = [max(maps[s, k].shape[1] for s in steps) for k in kernels]
     tops = np.cumsum([0] + [h + gap for h in heights])
     lefts = np.cumsum([0] + [w + gap for w in widths])
     mosaic = np.full((tops[-1] - gap, lefts[-1] - gap), np.nan)
-    for row, s in enumerate(strides):
-        for column, k in enumerate(kernel_sizes):
+    for row, s in enumerate(steps):
+        for column, k in enumerate(kernels):
             counts = maps[s, k]
             top = tops[row] + (heights[row] - counts.shape[0]) // 2
             left = lefts[column] + (widths[column] - counts.shape[1]) // 2
@@ -94,7 +158,7 @@ def overlap_count_mosaic(kernel_sizes, strides, input_size: int, gap: int = 1):
     return mosaic, row_centres, column_centres
 
 
-def _as_image_batch(images) -> np.ndarray:
+def _as_image_batch(images: ArrayLike) -> np.ndarray:
     """``(H, W)``, ``(N, H, W)`` or ``(N, H, W, C)`` -> float ``(N, C, H, W)``."""
     array = np.asarray(images, dtype=float)
     if array.ndim == 2:
@@ -106,7 +170,7 @@ def _as_image_batch(images) -> np.ndarray:
     return np.moveaxis(array, -1, 1)
 
 
-def power_spectrum(image) -> np.ndarray:
+def power_spectrum(image: ArrayLike) -> np.ndarray:
     """Power of each spatial frequency of a 2-D image, zero frequency in the middle.
 
     The mean is removed first, so the spectrum shows variation only.  With an even
@@ -119,7 +183,7 @@ def power_spectrum(image) -> np.ndarray:
     return np.fft.fftshift(spectrum)
 
 
-def checkerboard_energy(images) -> float:
+def checkerboard_energy(images: ArrayLike) -> float:
     """Share of the images' variation that sits at the highest spatial frequency.
 
     For each image (and channel) the mean is removed and the 2-D power spectrum
@@ -144,7 +208,7 @@ def checkerboard_energy(images) -> float:
     return float(power[..., nyquist].sum() / total)
 
 
-def depth_to_space(x, block_size: int) -> np.ndarray:
+def depth_to_space(x: ArrayLike, block_size: int) -> np.ndarray:
     """Pixel shuffle: move channel blocks into ``block_size x block_size`` pixel blocks.
 
     ``x`` has shape ``(N, H, W, r*r*C)``; the result ``(N, H*r, W*r, C)``.  Output
@@ -162,7 +226,7 @@ def depth_to_space(x, block_size: int) -> np.ndarray:
     return blocks.transpose(0, 1, 3, 2, 4, 5).reshape(n, h * r, w * r, c)
 
 
-def subpixel_kernel(transposed_kernel) -> np.ndarray:
+def subpixel_kernel(transposed_kernel: ArrayLike) -> np.ndarray:
     """The 1x1 Conv2D kernel that, followed by :func:`depth_to_space`, equals a
     Conv2DTranspose whose kernel size equals its stride.
 
@@ -179,6 +243,25 @@ def subpixel_kernel(transposed_kernel) -> np.ndarray:
         raise ValueError(f"expected a square kernel, got {kernel.shape[:2]}")
     # (dy, dx, out, in) -> (in, dy, dx, out): channel (dy*r + dx)*out + o, as depth_to_space reads it.
     return kernel.transpose(3, 0, 1, 2).reshape(1, 1, in_channels, r * r * out_channels)
+
+
+def icnr(base_kernel: ArrayLike, factor: int) -> np.ndarray:
+    """ICNR: a sub-pixel convolution kernel whose ``factor**2`` sub-pixel channels start equal.
+
+    ``base_kernel`` is a Conv2D kernel ``(kh, kw, in, C)``; the result
+    ``(kh, kw, in, factor**2 * C)`` holds a copy of it for every position of a
+    ``factor x factor`` block, in :func:`depth_to_space`'s channel order
+    (``(dy*factor + dx)*C + c``).  A Conv2D with this kernel followed by the pixel shuffle
+    then computes the base convolution at low resolution and repeats each value over its
+    block: it starts as a convolution followed by nearest upsampling, so it cannot start
+    with a checkerboard (Aitken et al., 2017, "initialisation to convolution NN resize").
+    """
+    if factor < 1:
+        raise ValueError(f"factor must be positive, got {factor}")
+    base = np.asarray(base_kernel)
+    if base.ndim != 4:
+        raise ValueError(f"expected a Conv2D kernel (kh, kw, in, out), got shape {base.shape}")
+    return np.tile(base, (1, 1, 1, factor * factor))
 
 
 def bilinear_kernel_1d(factor: int) -> np.ndarray:
@@ -207,6 +290,33 @@ def bilinear_kernel(factor: int, channels: int = 1) -> np.ndarray:
     kernel = np.zeros(tent.shape + (channels, channels))
     for c in range(channels):
         kernel[:, :, c, c] = tent
+    return kernel
+
+
+def resize_conv_kernel(conv_kernel: ArrayLike, factor: int) -> np.ndarray:
+    """The transposed-convolution kernel of nearest upsampling followed by a convolution.
+
+    ``conv_kernel`` is a Conv2D kernel ``(k, k, in, out)`` (any ``kh x kw``).  Upsampling by
+    ``factor`` (nearest) and then convolving with it (stride 1, ``'valid'``) equals a
+    transposed convolution with stride ``factor`` and the returned kernel,
+    ``(kh + factor - 1, kw + factor - 1, out, in)``: the kernel turned by 180 degrees and
+    summed over every shift of a ``factor x factor`` box.  Output pixel ``(y, x)`` of the
+    pair is pixel ``(y + kh - 1, x + kw - 1)`` of the full (``'valid'``) transposed
+    convolution.  Every tap of the turned kernel lands once in every polyphase sub-kernel,
+    so all of them sum to the convolution kernel's sum (:func:`polyphase_sums`).
+    """
+    if factor < 1:
+        raise ValueError(f"factor must be positive, got {factor}")
+    weights = np.asarray(conv_kernel, dtype=float)
+    if weights.ndim != 4:
+        raise ValueError(f"expected a Conv2D kernel (kh, kw, in, out), got shape {weights.shape}")
+    kh, kw, in_channels, out_channels = weights.shape
+    # Turned by 180 degrees, in Conv2DTranspose's (kh, kw, out, in) layout.
+    turned = weights[::-1, ::-1].transpose(0, 1, 3, 2)
+    kernel = np.zeros((kh + factor - 1, kw + factor - 1, out_channels, in_channels))
+    for dy in range(factor):
+        for dx in range(factor):
+            kernel[dy : dy + kh, dx : dx + kw] += turned
     return kernel
 
 

@@ -121,6 +121,43 @@ class BuiltBook:
         return [pre.get_text() for pre in self.article(name).select("div.highlight pre")]
 
 
+def line_starting(book: BuiltBook, name: str, prefix: str) -> str:
+    """The first output line of chapter ``name`` that starts with ``prefix``."""
+    for line in book.output_lines(name):
+        if line.startswith(prefix):
+            return line
+    raise AssertionError(f"{name}: no output line starts with {prefix!r}")
+
+
+def table_with(book: BuiltBook, name: str, first_cell: str) -> list[list[str]]:
+    """The first printed table of ``name`` that has a row starting with ``first_cell``."""
+    for table in book.tables(name):
+        if any(row and row[0] == first_cell for row in table):
+            return table
+    raise AssertionError(f"{name}: no table with a row starting {first_cell!r}")
+
+
+def objectives_and_summary(book: BuiltBook, name: str) -> tuple[list[str], list[str]]:
+    """The numbered learning objectives at the top of chapter ``name`` (an admonition titled
+    "Learning objectives") and the numbered points of its Summary section, as texts."""
+    article = book.article(name)
+    box = next((div for div in article.select("div.admonition")
+                if div.select_one(".admonition-title") is not None
+                and "Learning objectives" in div.select_one(".admonition-title").get_text()),
+               None)
+    assert box is not None, f"{name}: no 'Learning objectives' admonition"
+    summary = next((h.find_parent("section") for h in article.select("h2")
+                    if "Summary" in h.get_text()), None)
+    assert summary is not None, f"{name}: no Summary section"
+
+    def items(tag: Tag) -> list[str]:
+        numbered = tag.find("ol")
+        assert numbered is not None, f"{name}: no numbered list in {tag.name}"
+        return [" ".join(li.get_text().split()) for li in numbered.find_all("li", recursive=False)]
+
+    return items(box), items(summary)
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> BuiltBook:
     """Build the book once per session: fresh folder, parallel pre-execution, strict Sphinx.

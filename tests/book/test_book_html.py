@@ -9,7 +9,6 @@ import re
 
 import pytest
 
-from tests.book.book_helpers import numbers_in
 from tools.build_book import BOOK_ROOT, notebook_files, toc_files
 from upsampling_course.reference import (
     conv_transpose,
@@ -40,12 +39,6 @@ NOISE = [
     )
 ]
 
-BILINEAR_X = [[1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5], [2.5, 2.75, 3.25, 3.5], [3, 3.25, 3.75, 4]]
-NEAREST_4X4 = [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
-NEAREST_4X6 = [[1, 1, 1, 2, 2, 2], [1, 1, 1, 2, 2, 2], [3, 3, 3, 4, 4, 4], [3, 3, 3, 4, 4, 4]]
-ZERO_INSERTED = [[1, 0, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]]
-OVERLAP_ODD = "0 0 0 0 1 1 2 1 2 1 2 1 1 0 0 0"
-OVERLAP_EVEN = "0 0 0 0 2 2 4 2 4 2 4 2 2 0 0 0"
 
 # Each chapter's plots: at least this many images produced by its cells.
 PLOTS = {"why-upsample": 3, "upsampling2d": 6, "conv2d-transpose": 5, "inside-conv2d-transpose": 4}
@@ -188,66 +181,3 @@ def test_why_upsample_values(built_book):
         assert shape in text, shape
     sizes = built_book.tables("why-upsample")[0]
     assert [row[-1] for row in sizes] == ["4x4", "6x6", "3x3", "3x3"]
-
-
-def test_upsampling2d_values(built_book):
-    name = "upsampling2d"
-    text = built_book.chapter_text(name)
-    assert built_book.has_array(name, NEAREST_4X4)
-    assert built_book.has_array(name, NEAREST_4X6)
-    assert built_book.has_array(name, BILINEAR_X)
-    assert "(None, 4, 4, 1)" in text and "Total params: 0" in text
-    # The re-run pitfall, shown safely in a loop.
-    for shape in ["(1, 4, 4, 1)", "(1, 8, 12, 1)", "(1, 16, 36, 1)", "(1, 32, 108, 1)"]:
-        assert shape in text, shape
-    # The generator: 323,200 + 0 + 0 + 1,153 = 324,353 and a 10x10 output.
-    assert "Total params: 324,353" in text
-    assert "(None, 10, 10, 1)" in text
-    assert re.search(r"Dense\s+323,200", text) and re.search(r"Conv2D\s+1,153", text)
-    assert "block of ones: rows 4-11, columns 4-11" in text
-    # The first row of each interpolation on X: nearest/bilinear start at the border value.
-    assert "1, 1.25, 1.75, 2" in text
-    assert "0.7353" in text  # bicubic undershoots at the border
-
-
-def test_conv2d_transpose_values(built_book):
-    name = "conv2d-transpose"
-    text = built_book.chapter_text(name)
-    assert built_book.has_array(name, ZERO_INSERTED)
-    assert "Total params: 2" in text
-    assert "AttributeError" in text and "'list' object has no attribute 'shape'" in text
-    tile = [[1, 10, 2, 20], [100, 1000, 200, 2000], [3, 30, 4, 40], [300, 3000, 400, 4000]]
-    assert built_book.has_array(name, tile)
-    valid_vs_same, lengths, with_output_padding = built_book.tables(name)[:3]
-    assert valid_vs_same == [["2x2", "5x5", "4x4"], ["5x5", "11x11", "10x10"]]
-    # The output-length tables: Keras and the formula agree in every row.
-    assert len(lengths) == 12 and len(with_output_padding) == 6
-    for kernel, stride, valid_keras, valid_formula, same_keras, same_formula in lengths:
-        assert valid_keras == valid_formula and same_keras == same_formula
-    for *_, keras_length, formula_length in with_output_padding:
-        assert keras_length == formula_length
-    assert "Total params: 324,353" in text and re.search(r"Conv2DTranspose\s+1,153", text)
-    # The overlap pattern of the 8x8 block image.
-    rows = {
-        int(match[1]): match[2].strip()
-        for line in built_book.output_lines(name)
-        if (match := re.match(r"row\s+(\d+):\s+([\d ]+)$", line))
-    }
-    assert rows == {4: OVERLAP_ODD, 5: OVERLAP_ODD, 6: OVERLAP_EVEN, 7: OVERLAP_ODD,
-                    8: OVERLAP_EVEN, 9: OVERLAP_ODD, 10: OVERLAP_EVEN, 11: OVERLAP_ODD,
-                    12: OVERLAP_ODD}
-    # The chapter hands the inner workings on to the next one, with a link.
-    links = {a["href"].split("#")[0] for a in built_book.article(name).select("a[href]")}
-    assert "inside-conv2d-transpose.html" in links
-
-
-def test_inside_conv2d_transpose_values(built_book):
-    name = "inside-conv2d-transpose"
-    text = built_book.chapter_text(name)
-    assert "Conv2D kernel: (3, 3, 3, 5)" in text and "Conv2DTranspose kernel: (3, 3, 5, 3)" in text
-    # The three ways agree with Keras to float32 rounding.
-    differences = [numbers_in(line)[-1] for line in built_book.output_lines(name)
-                   if "max |difference from Keras|" in line]
-    assert len(differences) == 4 and max(differences) < 1e-5
-    assert "convolution matrix C: (4, 25)" in text
-    assert "(limit ±0.1)" in text and "kernel shape: (3, 3, 16, 8)" in text

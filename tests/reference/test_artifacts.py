@@ -207,3 +207,140 @@ def test_bilinear_values_in_the_chapter(keras):
     difference = np.asarray(keras.layers.UpSampling2D(interpolation="bilinear")(X)) - np.asarray(layer(X))
     assert np.abs(difference[0, 1:-1, 1:-1, 0]).max() == 0.0
     assert np.abs(difference).max() == pytest.approx(1.75)
+
+
+# --- polyphase sums: what a constant input turns into -------------------------------------------
+
+@pytest.mark.parametrize("kernel_size", [2, 3, 4, 5])
+@pytest.mark.parametrize("stride", [2, 3])
+def test_interior_of_a_constant_input_is_the_polyphase_sums(keras, random_array, kernel_size, stride):
+    kernel = random_array(10 * kernel_size + stride, (kernel_size, kernel_size))
+    layer = keras.layers.Conv2DTranspose(1, kernel_size, strides=stride, use_bias=False)
+    layer.build((None, 9, 9, 1))
+    layer.kernel.assign(kernel.reshape(kernel_size, kernel_size, 1, 1))
+    output = np.asarray(layer(np.full((1, 9, 9, 1), 2.5, np.float32)))[0, :, :, 0]
+    sums = artifacts.polyphase_sums(kernel, stride)
+    # Output pixel o has phase o mod stride; inside, every tap of its sub-kernel has an input.
+    for row in range(kernel_size, output.shape[0] - kernel_size):
+        for column in range(kernel_size, output.shape[1] - kernel_size):
+            assert output[row, column] == pytest.approx(2.5 * sums[row % stride, column % stride], abs=1e-4)
+    # One distinct interior value per distinct sum. Random sums all differ, so a kernel at least
+    # as large as the stride gives stride**2 values whether the stride divides it or not.
+    distinct = artifacts.interior_values(output, kernel_size)
+    assert len(distinct) == len(np.unique(np.round(2.5 * sums, 4)))
+    if kernel_size >= stride:
+        assert len(distinct) == stride * stride
+
+
+def test_polyphase_sums_of_kernels_in_the_chapters():
+    np.testing.assert_allclose(artifacts.polyphase_sums([0.1, 1, 0.1], 2), [0.2, 1.0])
+    np.testing.assert_allclose(artifacts.polyphase_sums(np.ones((3, 3)), 2), [[4, 2], [2, 1]])
+    np.testing.assert_allclose(artifacts.polyphase_sums(np.ones((4, 4)), 2), np.full((2, 2), 4))
+    np.testing.assert_allclose(artifacts.polyphase_sums(artifacts.bilinear_kernel(2)[:, :, 0, 0], 2), 1)
+    np.testing.assert_allclose(artifacts.polyphase_sums(np.ones((3, 3, 3)), 2)[0, 0, 0], 8)
+    assert artifacts.polyphase_sums(np.ones(5), 1).tolist() == [5]
+
+
+@SWEEP
+@given(kernel_size=st.integers(1, 7), stride=st.integers(1, 4))
+def test_polyphase_sums_of_a_ones_kernel_are_the_interior_overlap_counts(kernel_size, stride):
+    counts = artifacts.overlap_counts_1d(kernel_size, stride, input_size=12)
+    sums = artifacts.polyphase_sums(np.ones(kernel_size), stride)
+    for o in range(kernel_size, len(counts) - kernel_size):
+        assert counts[o] == sums[o % stride]
+
+
+def test_polyphase_sums_and_interior_values_reject_bad_input():
+    with pytest.raises(ValueError, match="stride"):
+        artifacts.polyphase_sums(np.ones(3), 0)
+    with pytest.raises(ValueError, match="border"):
+        artifacts.interior_values(np.ones((4, 4)), 2)
+    with pytest.raises(ValueError, match="2-D or 3-D"):
+        artifacts.interior_values(np.ones(4), 1)
+
+
+def test_interior_values_drop_the_border_and_merge_float32_rounding():
+    image = np.zeros((6, 6))
+    image[0, :] = 9  # border only
+    image[2:4, 2:4] = [[1.0, 1.0 + 1e-7], [2.0, 3.0]]
+    np.testing.assert_array_equal(artifacts.interior_values(image, 1), [0, 1, 2, 3])
+    np.testing.assert_array_equal(artifacts.interior_values(image[None, ..., None], 2), [1, 2, 3])
+
+
+# --- resize then convolve is a transposed convolution with equal sub-kernel sums -----------------
+
+@pytest.mark.parametrize("factor", [2, 3])
+@pytest.mark.parametrize("kernel_size", [1, 3, 4])
+def test_resize_conv_kernel_equals_nearest_upsampling_then_conv2d(keras, random_array, factor, kernel_size):
+    x = random_array(factor, (2, 4, 5, 3))
+    weights = random_array(kernel_size, (kernel_size, kernel_size, 3, 2))
+    conv = keras.layers.Conv2D(2, kernel_size, use_bias=False)
+    conv.build((None, 4 * factor, 5 * factor, 3))
+    conv.kernel.assign(weights)
+    expected = np.asarray(conv(keras.layers.UpSampling2D(factor)(x)))
+    kernel = artifacts.resize_conv_kernel(weights, factor)
+    assert kernel.shape == (kernel_size + factor - 1,) * 2 + (2, 3)
+    full = conv_transpose(x, kernel, strides=factor)
+    shift = kernel_size - 1
+    np.testing.assert_allclose(
+        full[:, shift : shift + expected.shape[1], shift : shift + expected.shape[2]], expected, atol=1e-5
+    )
+    # Every polyphase sub-kernel sums to the convolution kernel's sum: no checkerboard.
+    for out in range(2):
+        for inp in range(3):
+            np.testing.assert_allclose(
+                artifacts.polyphase_sums(kernel[:, :, out, inp], factor),
+                weights[:, :, inp, out].astype(float).sum(), rtol=1e-9,
+            )
+
+
+# --- ICNR -----------------------------------------------------------------------------------------
+
+def test_icnr_copies_the_base_kernel_to_every_subpixel_channel():
+    base = np.arange(2 * 2 * 3 * 2, dtype=float).reshape(2, 2, 3, 2)
+    kernel = artifacts.icnr(base, 3)
+    assert kernel.shape == (2, 2, 3, 18)
+    for position in range(9):  # channel (dy*3 + dx)*C + c holds base channel c
+        np.testing.assert_array_equal(kernel[..., position * 2 : position * 2 + 2], base)
+    with pytest.raises(ValueError, match="Conv2D kernel"):
+        artifacts.icnr(np.ones((3, 3)), 2)
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+def test_keras_icnr_starts_pixel_shuffle_as_nearest_upsampling(keras, random_array, factor):
+    from upsampling_course.initializers import ICNR
+
+    x = random_array(factor, (2, 5, 4, 3))
+    channels = 2
+    conv = keras.layers.Conv2D(
+        factor * factor * channels, 3, padding="same",
+        kernel_initializer=ICNR(factor, keras.initializers.GlorotUniform(seed=factor)),
+    )
+    shuffled = keras.ops.convert_to_numpy(keras.ops.depth_to_space(conv(x), factor))
+    kernel = np.asarray(conv.kernel)
+    np.testing.assert_array_equal(kernel, artifacts.icnr(kernel[..., :channels], factor))
+    base = keras.layers.Conv2D(channels, 3, padding="same")
+    base.build(x.shape)
+    base.set_weights([kernel[..., :channels], np.zeros(channels, np.float32)])
+    expected = np.asarray(keras.layers.UpSampling2D(factor)(base(x)))
+    np.testing.assert_array_equal(shuffled, expected)
+    # So a constant input gives a constant interior: no checkerboard at the start.
+    flat = keras.ops.depth_to_space(conv(np.ones((1, 6, 6, 3), np.float32)), factor)
+    for channel in range(channels):
+        assert len(artifacts.interior_values(np.asarray(flat)[0, :, :, channel], factor + 1)) == 1
+
+
+def test_keras_icnr_is_seeded_serialisable_and_checks_the_shape(keras):
+    from upsampling_course.initializers import ICNR
+
+    initializer = ICNR(2, keras.initializers.HeNormal(seed=7))
+    first = np.asarray(initializer((3, 3, 4, 8)))
+    np.testing.assert_array_equal(first, np.asarray(ICNR(2, keras.initializers.HeNormal(seed=7))((3, 3, 4, 8))))
+    assert first.dtype == np.float32
+    restored = keras.initializers.deserialize(keras.initializers.serialize(initializer))
+    assert isinstance(restored, ICNR) and restored.factor == 2
+    assert isinstance(restored.initializer, keras.initializers.HeNormal)
+    with pytest.raises(ValueError, match="multiple of factor"):
+        initializer((3, 3, 4, 6))
+    with pytest.raises(ValueError, match="Conv2D kernels"):
+        initializer((3, 4, 8))

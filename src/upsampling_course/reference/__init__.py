@@ -3,7 +3,13 @@
 The chapters show these functions and the tests hold Keras to them on random inputs.
 """
 from .pooling import max_pool_with_argmax, max_unpool
-from .resampling import upsample_bilinear, upsample_nearest
+from .resampling import (
+    resampling_kernel,
+    resampling_matrix,
+    upsample_bilinear,
+    upsample_filtered,
+    upsample_nearest,
+)
 from .transposed_convolution import (
     conv2d_valid,
     conv_transpose,
@@ -20,6 +26,9 @@ __all__ = [
     "convolution_matrix",
     "max_pool_with_argmax",
     "max_unpool",
+    "resampling_kernel",
+    "resampling_matrix",
     "upsample_bilinear",
+    "upsample_filtered",
     "upsample_nearest",
 ]
