@@ -10,9 +10,13 @@ jupyter-cache's own ``local-parallel`` executor, scheduled for many short chapte
 * Once a chapter's last cell has run and its outputs are collected, its kernel is stopped
   at once instead of being asked to exit: a polite exit with TensorFlow loaded spends about
   1.5 s of CPU tearing the interpreter down, for nothing the book keeps.
+* The kernels report an error as its one line, type and message (IPython's ``xmode
+  Minimal``): a chapter's deliberate errors (cells tagged ``raises-exception``) show what a
+  learner needs, not a long traceback through Keras with the build machine's paths in it.
 
-Outputs are those of an ordinary Jupyter kernel started in the chapter's folder, exactly as
-Jupyter Book's own execution would produce them.
+Outputs are those of an ordinary Jupyter kernel started in the chapter's folder, as Jupyter
+Book's own execution would produce them, except for the errors' short form above (``make
+book-sequential``, Jupyter Book's own execution, shows full tracebacks).
 """
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ from jupyter_cache.executors.basic import (
     ProcessData,
 )
 from jupyter_cache.executors.utils import single_nb_execution
+
+#: Command-line options of every chapter's kernel.
+KERNEL_ARGUMENTS = ["--InteractiveShell.xmode=Minimal"]
 
 
 def parallel_workers() -> int:
@@ -44,6 +51,7 @@ class ChapterWorker(ExecutionWorkerLocalMProc):
             timeout=data.timeout,
             allow_errors=data.allow_errors,
             shutdown_kernel="immediate",
+            extra_arguments=KERNEL_ARGUMENTS,
         )
 
 
