@@ -101,6 +101,28 @@ class BuiltBook:
     def output_lines(self, name: str) -> list[str]:
         return [line.strip() for text in self.outputs(name) for line in text.splitlines()]
 
+    def line_starting(self, name: str, prefix: str) -> str:
+        """The first output line of page ``name`` that starts with ``prefix``."""
+        for line in self.output_lines(name):
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"{name}: no output line starts with {prefix!r}")
+
+    def table_with(self, name: str, first_cell: str) -> list[list[str]]:
+        """The first printed table of ``name`` that has a row starting with ``first_cell``."""
+        for table in self.tables(name):
+            if any(row and row[0] == first_cell for row in table):
+                return table
+        raise AssertionError(f"{name}: no table with a row starting {first_cell!r}")
+
+    def section(self, name: str, heading: str) -> Tag:
+        """The section of page ``name`` whose heading starts with ``heading``."""
+        for section in self.article(name).select("section"):
+            title = section.find(["h1", "h2", "h3"])
+            if title is not None and title.get_text(" ", strip=True).startswith(heading):
+                return section
+        raise AssertionError(f"{name}: no section {heading!r}")
+
     def has_array(self, name: str, expected, atol: float = 1e-6) -> bool:
         """True if one cell output prints the values of ``expected`` in row-major order."""
         return any(contains_run(numbers_in(text), expected, atol) for text in self.outputs(name))
