@@ -33,6 +33,7 @@ def test_set_weights_with_arrays_shows_zero_insertion(built_book):
 def test_summary_counts_and_memory_size(built_book):
     text = " ".join(built_book.output_lines(NAME))
     assert "Total params: 324,353 (1.24 MB)" in text  # the live summary
+    assert "323,200" in text and "…" not in text  # every count printed whole, on a phone too
     assert built_book.line_starting(NAME, "parameters:") == "parameters: 324,353"
     assert built_book.line_starting(NAME, "per layer:") == "per layer: [323200, 0, 0, 1153]"
     assert built_book.line_starting(NAME, "bytes as float32:") == "bytes as float32: 1,297,412"

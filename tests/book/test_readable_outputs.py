@@ -52,6 +52,13 @@ def test_deliberate_errors_show_one_line(built_book, name):
         assert len(lines) == 1 and ERROR_LINE.match(lines[0]), f"{name}: {lines[:5]}"
 
 
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_output_cut_short_with_an_ellipsis(built_book, name):
+    """Keras' summary shortens a value that does not fit its column to "323,…"."""
+    cut = [line for line in built_book.output_lines(name) if "…" in line]
+    assert cut == [], f"{name}: values cut short: {cut[:3]}"
+
+
 def test_the_book_has_deliberate_errors(built_book):
     """Guards the test above: it had errors to look at."""
     assert sum(len(built_book.cells(name, "raises-exception")) for name in NOTEBOOKS) >= 6
