@@ -13,6 +13,7 @@ jupyter-cache's own ``local-parallel`` executor, scheduled for many short chapte
 * The kernels report an error as its one line, type and message (IPython's ``xmode
   Minimal``): a chapter's deliberate errors (cells tagged ``raises-exception``) show what a
   learner needs, not a long traceback through Keras with the build machine's paths in it.
+* What a cell printed is cached as one text per stream (:func:`join_stream_pieces`).
 
 Outputs are those of an ordinary Jupyter kernel started in the chapter's folder, as Jupyter
 Book's own execution would produce them, except for the errors' short form above (``make
@@ -31,6 +32,7 @@ from jupyter_cache.executors.basic import (
     ProcessData,
 )
 from jupyter_cache.executors.utils import single_nb_execution
+from nbformat import NotebookNode
 
 #: Command-line options of every chapter's kernel.
 KERNEL_ARGUMENTS = ["--InteractiveShell.xmode=Minimal"]
@@ -40,12 +42,33 @@ def parallel_workers() -> int:
     return int(os.environ.get("BOOK_WORKERS", (os.cpu_count() or 1) + 1))
 
 
+def join_stream_pieces(nb: NotebookNode) -> None:
+    """Join each cell's consecutive outputs of one stream into one output, text as printed.
+
+    A kernel sends what a cell prints in pieces, on a timer, and on a busy machine a piece
+    can end in the middle of a line. myst-nb merges a cell's pieces with a line break after
+    each, so ``print("output shape:", shape)`` could come out on two lines, depending on load.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        joined: list[NotebookNode] = []
+        for output in cell.outputs:
+            previous = joined[-1] if joined else None
+            if (output.output_type == "stream" and previous is not None
+                    and previous.output_type == "stream" and previous.name == output.name):
+                previous.text += output.text
+            else:
+                joined.append(output)
+        cell.outputs = joined
+
+
 class ChapterWorker(ExecutionWorkerLocalMProc):
     """Executes one chapter in its own folder; stops the kernel as soon as it is done."""
 
     @staticmethod
     def execute(project_nb, data: ProcessData):
-        return single_nb_execution(
+        result = single_nb_execution(
             project_nb.nb,
             cwd=str(Path(project_nb.uri).parent),
             timeout=data.timeout,
@@ -53,6 +76,8 @@ class ChapterWorker(ExecutionWorkerLocalMProc):
             shutdown_kernel="immediate",
             extra_arguments=KERNEL_ARGUMENTS,
         )
+        join_stream_pieces(project_nb.nb)
+        return result
 
 
 class BalancedExecutor(JupyterExecutorLocalMproc):

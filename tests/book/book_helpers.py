@@ -116,10 +116,11 @@ class BuiltBook:
         raise AssertionError(f"{name}: no table with a row starting {first_cell!r}")
 
     def section(self, name: str, heading: str) -> Tag:
-        """The section of page ``name`` whose heading starts with ``heading``."""
+        """The section of page ``name`` whose heading (after its number) is ``heading``."""
         for section in self.article(name).select("section"):
             title = section.find(["h1", "h2", "h3"])
-            if title is not None and title.get_text(" ", strip=True).startswith(heading):
+            text = title.get_text(" ", strip=True).rstrip("#").strip() if title else ""
+            if re.sub(r"^[\d.]+\s*", "", text) == heading:
                 return section
         raise AssertionError(f"{name}: no section {heading!r}")
 
@@ -137,6 +138,13 @@ class BuiltBook:
     def images(self, name: str) -> list[Tag]:
         """The images produced by the page's cells (plots), in order."""
         return self.article(name).select("div.cell_output img")
+
+    def figure_values(self, image: Tag, name: str) -> list[str]:
+        """The values written in the grid cells of a figure (an SVG image of page ``name``),
+        panel after panel, row by row."""
+        svg = (self.page_path(name).parent / image["src"]).read_text("utf8")
+        groups = BeautifulSoup(svg, "html.parser").select('g[id="pixel-value"] text')
+        return [text.get_text() for text in groups]
 
     def code_blocks(self, name: str) -> list[str]:
         """The text of every code block on the page (cell sources and literal includes)."""
