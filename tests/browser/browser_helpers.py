@@ -113,6 +113,13 @@ class NetworkLog:
             self.bytes_by_type[kind] = self.bytes_by_type.get(kind, 0) + size
 
 
+def dropped_alternative(request) -> bool:
+    """An image request the browser cancelled itself: a full-page screenshot makes Chromium
+    start loading the phone layouts of <picture> elements, then drop them. An image the page
+    needs and does not get fails the images test (test_images_load_and_have_alt_text)."""
+    return request.resource_type == "image" and request.failure == "net::ERR_ABORTED"
+
+
 def open_context(browser, viewport: dict):
     """A fresh context whose pages may reach this machine only; returns (context, page, log)."""
     log = NetworkLog()
@@ -132,6 +139,7 @@ def open_context(browser, viewport: dict):
             if msg.type == "error" else None)
     page.on("pageerror", lambda error: log.console_errors.append(f"uncaught: {error}"))
     page.on("requestfailed", lambda request: None if not is_local(request.url)
+            or dropped_alternative(request)
             else log.failed.append(f"{request.failure} {request.url}"))
     page.on("response", log.on_response)
     return context, page, log
