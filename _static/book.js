@@ -17,3 +17,30 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+
+/* A table wider than the text column (a phone, say) would hide columns behind a sideways
+   scroll. It gets the class "stacked" instead (book.css shows it row by row, each cell after
+   its column's header, from data-label); measured again when the window changes size. */
+function stackWideTables() {
+  for (const table of document.querySelectorAll(".bd-article table")) {
+    table.classList.remove("stacked");
+    const column = table.parentElement.getBoundingClientRect().width;
+    if (table.getBoundingClientRect().width <= column + 1) continue;
+    const headers = Array.from(table.querySelectorAll("thead th"), (th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      Array.from(row.children).forEach((cell, index) => {
+        cell.dataset.label = headers[index] ?? "";
+      });
+    }
+    table.classList.add("stacked");
+  }
+}
+let stackPending = false;
+function stackWideTablesSoon() {
+  if (stackPending) return;
+  stackPending = true;
+  requestAnimationFrame(() => { stackPending = false; stackWideTables(); });
+}
+document.addEventListener("DOMContentLoaded", stackWideTables);
+window.addEventListener("load", stackWideTablesSoon);
+window.addEventListener("resize", stackWideTablesSoon);

@@ -281,3 +281,120 @@ def test_blank_zeros_writes_only_the_non_zero_values():
     assert [t.get_position() for t in values(ax)] == [(1, 0), (2, 1)]
     # Without it every cell is written, zeros included.
     assert len(texts(plot_grid(new_axes(), sparse))) == 6
+
+
+# --- Readable figures (issue 11) ----------------------------------------------------------------
+
+from upsampling_course.grids import (  # noqa: E402
+    DIVERGING, GRID_IMAGE_GID, draw_switches, is_signed, outline_windows, phone_version,
+)
+
+
+def test_signed_data_is_centred_on_white_zero_whatever_the_cmap():
+    signed = np.array([[-2.0, 0.0], [1.0, 0.5]])
+    for cmap in (None, "gray", "coolwarm"):
+        image = plot_grid(new_axes(), signed, cmap=cmap).images[0]
+        assert image.cmap is DIVERGING
+        assert image.get_clim() == (-2.0, 2.0)  # symmetric: the same colour strength for ±2
+        assert matplotlib.colors.to_hex(image.cmap(image.norm(0.0))) == "#ffffff"
+    # Explicit limits are widened to be symmetric; signed=False opts out.
+    assert plot_grid(new_axes(), signed, vmin=-1, vmax=3).images[0].get_clim() == (-3, 3)
+    kept = plot_grid(new_axes(), signed, cmap="gray", signed=False).images[0]
+    assert kept.cmap.name == "gray" and kept.get_clim() == (-2.0, 1.0)
+
+
+def test_sign_detection_ignores_rounding_noise():
+    assert is_signed([[-1.0, 2.0]]) and is_signed([[-1.0, -2.0]])
+    assert not is_signed([[0.0, 2.0]]) and not is_signed([[-1e-9, 2.0]])
+    assert not is_signed([[np.nan, 1.0]])
+    assert plot_grid(new_axes(), X).images[0].cmap.name == "viridis"
+
+
+def test_shared_scale_of_signed_panels_is_one_symmetric_diverging_scale():
+    fig, axes = plot_grids([X, -3 * X], shared_scale=True, colorbar=True)
+    assert [ax.images[0].get_clim() for ax in axes] == [(-12.0, 12.0)] * 2
+    assert all(ax.images[0].cmap is DIVERGING for ax in axes)
+
+
+def test_grid_images_are_drawn_unsampled_and_tagged():
+    image = plot_grid(new_axes(), X).images[0]
+    # "none" lets an SVG embed the grid at one pixel per cell, drawn with crisp edges.
+    assert image.get_interpolation() == "none" and image.get_gid() == GRID_IMAGE_GID
+
+
+def test_cell_borders_stay_visible_around_white_zeros():
+    (signed,) = [c for c in plot_grid(new_axes(), -X).collections if c.get_gid() == "pixel-borders"]
+    (plain,) = [c for c in plot_grid(new_axes(), X).collections if c.get_gid() == "pixel-borders"]
+    assert matplotlib.colors.to_hex(signed.get_colors()[0]) != "#ffffff"
+    assert matplotlib.colors.to_hex(plain.get_colors()[0]) == "#ffffff"
+
+
+LONG_TITLES = ["UpSampling2D interpolation='bilinear'", "AveragePooling2D (2x2)",
+               "Conv2DTranspose 3x3, stride 2, kernel of ones", "x"]
+
+
+def test_titles_break_between_words_only():
+    fig, axes = plot_grids([X, X, np.zeros((4, 4)), X], LONG_TITLES)
+    for ax, title in zip(axes, LONG_TITLES):
+        assert ax.get_title().replace("\n", " ") == title  # same words, only spaces became breaks
+    assert "\n" in axes[2].get_title()
+
+
+def test_titles_wider_than_their_panel_do_not_overlap():
+    fig, axes = plot_grids([X, X, X], ["AveragePooling2D", "MaxPooling2DWithSwitches", "c"])
+    fig.canvas.draw()
+    boxes = [ax.title.get_window_extent() for ax in axes]
+    for left, right in zip(boxes, boxes[1:]):
+        assert left.x1 <= right.x0
+
+
+def test_values_are_at_least_7_points_and_figures_fit_the_column():
+    # 7 pt is 9.3 px at an SVG's natural size; the figure is at most the column's width.
+    fig, axes = plot_grids([np.random.default_rng(0).normal(size=(6, 6)) for _ in range(4)],
+                           ["a", "b", "c", "d"], fmt=".2f", colorbar=True, suptitle="s")
+    assert fig.get_figwidth() <= 6.9 + 1e-9
+    sizes = [t.get_fontsize() for ax in axes for t in values(ax)]
+    assert sizes == [] or min(sizes) >= 7.0
+
+
+def test_phone_version_has_fewer_panels_per_row_and_readable_values():
+    images = [np.arange(16.0).reshape(4, 4) - 5 for _ in range(4)]
+    fig, axes = plot_grids(images, ["first panel", "second", "third", "fourth"], suptitle="wide")
+    open_figures = plt.get_fignums()
+    phone = phone_version(fig)
+    assert phone is not None and phone is not fig and phone.get_figwidth() <= 3.5 + 1e-9
+    panels = [ax for ax in phone.axes if ax.images]
+    assert len({round(ax.get_position().y0, 6) for ax in panels}) >= 2  # rows, not one row
+    sizes = [t.get_fontsize() for ax in panels for t in values(ax) if t.get_visible()]
+    assert len(sizes) == 4 * 16 and min(sizes) >= 7.0
+    # The original is untouched, and the copy is not shown by pyplot as a figure of its own.
+    assert fig.get_figwidth() > 3.5 and len(fig.axes) == 4
+    assert plt.get_fignums() == open_figures
+    assert phone_version(plot_grids([X], ["small"])[0]) is None  # already fits a phone
+    assert phone_version(plt.subplots()[0]) is None  # not a plot_grids figure
+
+
+def test_phone_version_keeps_what_the_caller_added():
+    fig, axes = plot_grids([np.zeros((4, 4)), np.ones((2, 2)), np.zeros((4, 4)), X],
+                           ["input", "pooled", "unpooled", "x"])
+    outline_windows(axes[0])
+    draw_switches(axes[1], axes[2], [[0, 2], [8, 10]])
+    phone = phone_version(fig)
+    assert sum(p.get_gid() == "pooling-window" for ax in phone.axes for p in ax.patches) == 4
+    assert sum(a.get_gid() == "switch-arrow" for a in phone.artists) == 4
+
+
+def test_outline_windows_draws_one_rectangle_per_valid_window():
+    ax = plot_grid(new_axes(), np.zeros((5, 6)))
+    outlines = outline_windows(ax, pool_size=2)
+    assert [(r.get_x(), r.get_y(), r.get_width(), r.get_height()) for r in outlines[:2]] == [
+        (-0.5, -0.5, 2, 2), (1.5, -0.5, 2, 2)]
+    assert len(outlines) == 2 * 3  # the fifth row is in no window
+    assert len(outline_windows(plot_grid(new_axes(), np.zeros((4, 4))), 3, strides=1)) == 4
+
+
+def test_switch_arrows_go_from_each_pooled_value_to_its_pixel():
+    fig, (pooled, unpooled) = plot_grids([np.ones((2, 2)), np.zeros((4, 4))])
+    arrows = draw_switches(pooled, unpooled, np.array([[5, 3], [8, 10]]).reshape(1, 2, 2, 1))
+    ends = [(arrow.xy1, arrow.xy2) for arrow in arrows]
+    assert ends == [((0, 0), (1, 1)), ((1, 0), (3, 0)), ((0, 1), (0, 2)), ((1, 1), (2, 2))]

@@ -22,6 +22,11 @@ rewrite names the axe-core rule (or console error) it fixes:
   entries in a ``role="list"``, which must hold list items.
 * A console error "Identifier 'THEBE_JS_URL' has already been declared": sphinx-thebe's
   configuration script is emitted twice in each page's head; the second copy goes.
+
+Figures on phones. A grid figure too wide for a phone comes with its phone layout (see
+``upsampling_course.figures``): two images, ``phone-layout`` then ``wide-layout``. They become
+one ``<picture>`` whose ``<source>`` the browser takes on a narrow screen, so a page has one
+image per figure, with its alt text, and a reader downloads one of the two files.
 """
 
 from __future__ import annotations
@@ -54,6 +59,18 @@ REWRITES: list[tuple[re.Pattern, str]] = [
 ]
 _INLINE_SCRIPT = re.compile(r"<script>[^<]*</script>\n?")
 
+#: Screens up to this width get a figure's phone layout. The wide layout is at most 6.9 in
+#: (662 px) wide and is shown unscaled from about 700 px; the phone layout is 3.5 in wide.
+PHONE_MEDIA = "(max-width: 640px)"
+_PHONE_PAIR = re.compile(
+    r'<img [^>]*?\bclass="[^"]*\bphone-layout\b[^"]*"[^>]*?\bsrc="(?P<phone>[^"]+)"[^>]*/>\s*'
+    r'(?P<wide><img [^>]*?\bclass="[^"]*\bwide-layout\b[^"]*"[^>]*/>)')
+
+
+def _picture(match: re.Match) -> str:
+    return (f'<picture><source media="{PHONE_MEDIA}" srcset="{match["phone"]}" '
+            f'type="image/svg+xml" />{match["wide"]}</picture>')
+
 
 def _drop_repeated_scripts(html: str) -> str:
     """Keep the first of identical inline scripts in the page's head."""
@@ -72,6 +89,7 @@ def _drop_repeated_scripts(html: str) -> str:
 def repair(html: str) -> str:
     for pattern, replacement in REWRITES:
         html = pattern.sub(replacement, html)
+    html = _PHONE_PAIR.sub(_picture, html)
     return _drop_repeated_scripts(html)
 
 

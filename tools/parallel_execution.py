@@ -10,9 +10,14 @@ jupyter-cache's own ``local-parallel`` executor, scheduled for many short chapte
 * Once a chapter's last cell has run and its outputs are collected, its kernel is stopped
   at once instead of being asked to exit: a polite exit with TensorFlow loaded spends about
   1.5 s of CPU tearing the interpreter down, for nothing the book keeps.
+* The kernels report an error as its one line, type and message (IPython's ``xmode
+  Minimal``): a chapter's deliberate errors (cells tagged ``raises-exception``) show what a
+  learner needs, not a long traceback through Keras with the build machine's paths in it.
+* What a cell printed is cached as one text per stream (:func:`join_stream_pieces`).
 
-Outputs are those of an ordinary Jupyter kernel started in the chapter's folder, exactly as
-Jupyter Book's own execution would produce them.
+Outputs are those of an ordinary Jupyter kernel started in the chapter's folder, as Jupyter
+Book's own execution would produce them, except for the errors' short form above (``make
+book-sequential``, Jupyter Book's own execution, shows full tracebacks).
 """
 
 from __future__ import annotations
@@ -28,10 +33,35 @@ from jupyter_cache.executors.basic import (
     ProcessData,
 )
 from jupyter_cache.executors.utils import single_nb_execution
+from nbformat import NotebookNode
+
+#: Command-line options of every chapter's kernel.
+KERNEL_ARGUMENTS = ["--InteractiveShell.xmode=Minimal"]
 
 
 def parallel_workers() -> int:
     return int(os.environ.get("BOOK_WORKERS", (os.cpu_count() or 1) + 1))
+
+
+def join_stream_pieces(nb: NotebookNode) -> None:
+    """Join each cell's consecutive outputs of one stream into one output, text as printed.
+
+    A kernel sends what a cell prints in pieces, on a timer, and on a busy machine a piece
+    can end in the middle of a line. myst-nb merges a cell's pieces with a line break after
+    each, so ``print("output shape:", shape)`` could come out on two lines, depending on load.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        joined: list[NotebookNode] = []
+        for output in cell.outputs:
+            previous = joined[-1] if joined else None
+            if (output.output_type == "stream" and previous is not None
+                    and previous.output_type == "stream" and previous.name == output.name):
+                previous.text += output.text
+            else:
+                joined.append(output)
+        cell.outputs = joined
 
 
 class ChapterWorker(ExecutionWorkerLocalMProc):
@@ -39,13 +69,16 @@ class ChapterWorker(ExecutionWorkerLocalMProc):
 
     @staticmethod
     def execute(project_nb, data: ProcessData):
-        return single_nb_execution(
+        result = single_nb_execution(
             project_nb.nb,
             cwd=str(Path(project_nb.uri).parent),
             timeout=data.timeout,
             allow_errors=data.allow_errors,
             shutdown_kernel="immediate",
+            extra_arguments=KERNEL_ARGUMENTS,
         )
+        join_stream_pieces(project_nb.nb)
+        return result
 
 
 class BalancedExecutor(JupyterExecutorLocalMproc):

@@ -22,6 +22,8 @@ def setup_keras(seed: int = 0):
     """Import Keras quietly, seed every random generator and return the ``keras`` module.
 
     Safe to call more than once: each call re-seeds, so a re-run cell gives the same numbers.
+    In a notebook it also shows figures as the book prints them: drawings as SVG, pictures
+    as PNG (see ``upsampling_course.figures``).
     """
     import logging
     import warnings
@@ -34,4 +36,7 @@ def setup_keras(seed: int = 0):
     warnings.filterwarnings("ignore", module="keras")
     warnings.filterwarnings("ignore", module="tensorflow")
     keras.utils.set_random_seed(seed)
+    from upsampling_course.figures import show_figures_as_svg
+
+    show_figures_as_svg()
     return keras

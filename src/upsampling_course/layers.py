@@ -152,6 +152,17 @@ class MaxPoolingWithArgmax3D(_MaxPoolingWithArgmax):
         return tf.ensure_shape(tf.reshape(pooled, tf.shape(argmax)), argmax.shape), argmax
 
 
+def _check_same_shape(pooled_shape, argmax_shape):
+    """Each pooled value needs its own switch: a map of another shape (say, more channels
+    after a convolution) would put values in the wrong places or fail inside TensorFlow."""
+    known = [(p, a) for p, a in zip(pooled_shape[1:], argmax_shape[1:]) if p is not None and a is not None]
+    if len(pooled_shape) != len(argmax_shape) or any(p != a for p, a in known):
+        raise ValueError(
+            f"the map to unpool has shape {tuple(pooled_shape)} but its switches {tuple(argmax_shape)}: "
+            "pass the switches of a pooling layer whose output has the map's shape"
+        )
+
+
 class _MaxUnpooling(keras.layers.Layer):
     rank = None  # number of spatial axes, set by the subclasses
 
@@ -169,11 +180,13 @@ class _MaxUnpooling(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         pooled_shape = input_shape[0]
+        _check_same_shape(pooled_shape, input_shape[1])
         like_shape = input_shape[2] if len(input_shape) > 2 else None
         return (pooled_shape[0], *self._spatial_output(pooled_shape, like_shape), pooled_shape[-1])
 
     def call(self, inputs):
         pooled, argmax = inputs[0], inputs[1]
+        _check_same_shape(pooled.shape, argmax.shape)
         if len(inputs) > 2:  # a tensor of the pre-pooling shape, e.g. the pooling layer's input
             spatial = tf.shape(inputs[2])[1:-1]
         elif self.output_size is not None:

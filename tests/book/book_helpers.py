@@ -101,6 +101,29 @@ class BuiltBook:
     def output_lines(self, name: str) -> list[str]:
         return [line.strip() for text in self.outputs(name) for line in text.splitlines()]
 
+    def line_starting(self, name: str, prefix: str) -> str:
+        """The first output line of page ``name`` that starts with ``prefix``."""
+        for line in self.output_lines(name):
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"{name}: no output line starts with {prefix!r}")
+
+    def table_with(self, name: str, first_cell: str) -> list[list[str]]:
+        """The first printed table of ``name`` that has a row starting with ``first_cell``."""
+        for table in self.tables(name):
+            if any(row and row[0] == first_cell for row in table):
+                return table
+        raise AssertionError(f"{name}: no table with a row starting {first_cell!r}")
+
+    def section(self, name: str, heading: str) -> Tag:
+        """The section of page ``name`` whose heading (after its number) is ``heading``."""
+        for section in self.article(name).select("section"):
+            title = section.find(["h1", "h2", "h3"])
+            text = title.get_text(" ", strip=True).rstrip("#").strip() if title else ""
+            if re.sub(r"^[\d.]+\s*", "", text) == heading:
+                return section
+        raise AssertionError(f"{name}: no section {heading!r}")
+
     def has_array(self, name: str, expected, atol: float = 1e-6) -> bool:
         """True if one cell output prints the values of ``expected`` in row-major order."""
         return any(contains_run(numbers_in(text), expected, atol) for text in self.outputs(name))
@@ -115,6 +138,13 @@ class BuiltBook:
     def images(self, name: str) -> list[Tag]:
         """The images produced by the page's cells (plots), in order."""
         return self.article(name).select("div.cell_output img")
+
+    def figure_values(self, image: Tag, name: str) -> list[str]:
+        """The values written in the grid cells of a figure (an SVG image of page ``name``),
+        panel after panel, row by row."""
+        svg = (self.page_path(name).parent / image["src"]).read_text("utf8")
+        groups = BeautifulSoup(svg, "html.parser").select('g[id="pixel-value"] text')
+        return [text.get_text() for text in groups]
 
     def code_blocks(self, name: str) -> list[str]:
         """The text of every code block on the page (cell sources and literal includes)."""

@@ -171,13 +171,3 @@ def test_intro_says_who_it_is_for_and_how_to_run_it(built_book):
         assert phrase in text, phrase
 
 
-def test_why_upsample_values(built_book):
-    text = built_book.chapter_text("why-upsample")
-    # Pooling halves each side; the classifier shrinks to 5x5 and the generator grows to 28x28.
-    assert built_book.has_array("why-upsample", [[6, 8], [14, 16]])
-    assert built_book.has_array("why-upsample", [[3.5, 5.5], [11.5, 13.5]])
-    for shape in ["(None, 26, 26, 32)", "(None, 5, 5, 64)", "(None, 10)", "(None, 7, 7, 128)",
-                  "(None, 14, 14, 128)", "(None, 28, 28, 1)"]:
-        assert shape in text, shape
-    sizes = built_book.tables("why-upsample")[0]
-    assert [row[-1] for row in sizes] == ["4x4", "6x6", "3x3", "3x3"]

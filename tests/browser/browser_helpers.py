@@ -113,6 +113,13 @@ class NetworkLog:
             self.bytes_by_type[kind] = self.bytes_by_type.get(kind, 0) + size
 
 
+def dropped_alternative(request) -> bool:
+    """An image request the browser cancelled itself: a full-page screenshot makes Chromium
+    start loading the phone layouts of <picture> elements, then drop them. An image the page
+    needs and does not get fails the images test (test_images_load_and_have_alt_text)."""
+    return request.resource_type == "image" and request.failure == "net::ERR_ABORTED"
+
+
 def open_context(browser, viewport: dict):
     """A fresh context whose pages may reach this machine only; returns (context, page, log)."""
     log = NetworkLog()
@@ -132,6 +139,7 @@ def open_context(browser, viewport: dict):
             if msg.type == "error" else None)
     page.on("pageerror", lambda error: log.console_errors.append(f"uncaught: {error}"))
     page.on("requestfailed", lambda request: None if not is_local(request.url)
+            or dropped_alternative(request)
             else log.failed.append(f"{request.failure} {request.url}"))
     page.on("response", log.on_response)
     return context, page, log
@@ -194,6 +202,66 @@ PAGE_WIDTH = """() => {
 }"""
 
 
+#: Each image the cells produced: for an SVG drawing, the font size (CSS px, as displayed) of
+#: the smallest value written in a grid cell; the file is the one the browser chose (a
+#: <picture> has a phone layout). A wide image scaled down to the column shrinks its text.
+FIGURE_TEXT = """async () => {
+  const figures = [];
+  for (const img of document.querySelectorAll('.bd-article div.cell_output img')) {
+    const src = img.currentSrc || img.src;
+    const shown = img.getBoundingClientRect().width;
+    const file = src.split('/').pop();
+    if (!/[.]svg$/.test(src)) { figures.push({file, svg: false, shown}); continue; }
+    const text = await (await fetch(src)).text();
+    const svg = new DOMParser().parseFromString(text, 'image/svg+xml').documentElement;
+    const viewBoxWidth = Number((svg.getAttribute('viewBox') || '').split(/\\s+/)[2]);
+    const sizes = Array.from(svg.querySelectorAll('g[id="pixel-value"] text'), (t) =>
+      parseFloat(((t.getAttribute('style') || '').match(/font-size:\\s*([0-9.]+)px/) || [])[1]));
+    figures.push({
+      file, svg: true, shown, texts: svg.querySelectorAll('text').length, values: sizes.length,
+      smallestValuePx: sizes.length ? Math.min(...sizes) * shown / viewBoxWidth : null,
+      phoneLayout: !!img.closest('picture') && img.currentSrc !== img.src,
+    });
+  }
+  return figures;
+}"""
+
+#: What a phone reader could miss: printed outputs that scroll sideways, tables wider than
+#: the column, and heading words split over two lines.
+PHONE_READING = """() => {
+  const article = document.querySelector('.bd-article');
+  const outputs = Array.from(article.querySelectorAll('div.cell_output pre'));
+  const tables = Array.from(article.querySelectorAll('table'));
+  const brokenWords = [];
+  for (const heading of article.querySelectorAll('h1, h2, h3')) {
+    const walker = document.createTreeWalker(heading, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/[^\\s\\-/]+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set(Array.from(range.getClientRects(), (r) => Math.round(r.top)));
+        if (lines.size > 1) brokenWords.push(match[0]);
+      }
+    }
+  }
+  return {
+    outputs: outputs.length,
+    scrollingOutputs: outputs.filter((pre) => pre.scrollWidth > pre.clientWidth + 1).map((pre) =>
+      ({text: pre.textContent.trim().slice(0, 80), scrollWidth: pre.scrollWidth,
+        clientWidth: pre.clientWidth})),
+    tables: tables.length,
+    stackedTables: tables.filter((table) => table.classList.contains('stacked')).length,
+    wideTables: tables.filter((table) => {
+      const box = table.parentElement;
+      return box.scrollWidth > box.clientWidth + 1
+        || table.getBoundingClientRect().right > box.getBoundingClientRect().right + 1;
+    }).map((table) => table.textContent.trim().replace(/\\s+/g, ' ').slice(0, 80)),
+    brokenWords,
+  };
+}"""
+
+
 @dataclass
 class PageVisit:
     page: str
@@ -206,6 +274,9 @@ class PageVisit:
     phone_width: dict
     phone_log: NetworkLog
     screenshots: list[Path]
+    desktop_figures: list[dict]
+    phone_figures: list[dict]
+    phone_reading: dict
 
     @property
     def weight(self) -> dict:
@@ -227,7 +298,8 @@ def visit_page(browser, server: BookServer, page_name: str, shots: Path) -> Page
         desktop_shot = shots / screenshot_name(page_name, "desktop")
         page.screenshot(path=desktop_shot, full_page=True)  # also loads any lazy image
         page.wait_for_load_state("networkidle")
-        math, images, navigation = (page.evaluate(js) for js in (MATH_COUNTS, IMAGES, NAVIGATION))
+        math, images, navigation, desktop_figures = (
+            page.evaluate(js) for js in (MATH_COUNTS, IMAGES, NAVIGATION, FIGURE_TEXT))
         page.add_script_tag(path=str(AXE_JS))
         violations = page.evaluate(AXE_RUN)
     finally:
@@ -239,11 +311,12 @@ def visit_page(browser, server: BookServer, page_name: str, shots: Path) -> Page
         page.evaluate(WAIT_FOR_MATHJAX)
         phone_shot = shots / screenshot_name(page_name, "phone")
         page.screenshot(path=phone_shot, full_page=True)
-        phone_width = page.evaluate(PAGE_WIDTH)
+        phone_width, phone_figures, phone_reading = (
+            page.evaluate(js) for js in (PAGE_WIDTH, FIGURE_TEXT, PHONE_READING))
     finally:
         context.close()
     return PageVisit(page_name, url, log, math, images, navigation, violations, phone_width, phone_log,
-                     [desktop_shot, phone_shot])
+                     [desktop_shot, phone_shot], desktop_figures, phone_figures, phone_reading)
 
 
 # What counts as meaningful alternative text ---------------------------------------------------

@@ -36,3 +36,17 @@ def test_code_toggles_and_citations():
     assert repair('<summary aria-label="Toggle hidden content">') == "<summary>"
     assert (repair('<div class="citation" id="id2" role="doc-biblioentry">')
             == '<div class="citation" id="id2" role="listitem">')
+
+
+def test_a_figure_and_its_phone_layout_become_one_picture():
+    # What Sphinx writes for the two images of upsampling_course.figures.PhoneLayoutRenderer.
+    output = ('<div class="cell_output docutils container">\n'
+              '<img alt="Four pixel grids" class="phone-layout" src="../_images/p.svg" />\n'
+              '<img alt="Four pixel grids" class="wide-layout" src="../_images/w.svg" />\n</div>')
+    repaired = repair(output)
+    assert repaired == (
+        '<div class="cell_output docutils container">\n<picture>'
+        '<source media="(max-width: 640px)" srcset="../_images/p.svg" type="image/svg+xml" />'
+        '<img alt="Four pixel grids" class="wide-layout" src="../_images/w.svg" /></picture>\n</div>')
+    alone = '<img alt="A grid" class="wide-layout" src="../_images/w.svg" />'
+    assert repair(alone) == alone  # a figure that fits a phone has no phone layout

@@ -153,3 +153,20 @@ def test_bad_arguments_are_rejected(layers):
         layers.MaxPoolingWithArgmax2D(padding="full")
     with pytest.raises(ValueError, match="pool_size"):
         layers.MaxPoolingWithArgmax3D(pool_size=(2, 2))
+
+
+@pytest.mark.parametrize("rank", [2, 3])
+def test_unpooling_a_map_of_another_shape_than_its_switches_is_refused(keras, layers, rank):
+    pool = {2: layers.MaxPoolingWithArgmax2D, 3: layers.MaxPoolingWithArgmax3D}[rank]
+    unpool = {2: layers.MaxUnpooling2D, 3: layers.MaxUnpooling3D}[rank]
+    conv = {2: keras.layers.Conv2D, 3: keras.layers.Conv3D}[rank]
+    features = keras.Input(shape=(4,) * rank + (8,))
+    pooled, switches = pool()(features)
+    wider = conv(16, 1)(pooled)  # 16 channels, switches of 8
+    with pytest.raises(ValueError, match=r"its switches .*shape"):
+        unpool()([wider, switches])
+    with pytest.raises(ValueError, match="switches"):  # eager, too
+        x = np.ones((1,) + (4,) * rank + (8,), dtype="float32")
+        eager_pooled, eager_switches = pool()(x)
+        unpool()([eager_pooled[..., :4], eager_switches])
+    assert unpool()([pooled, switches]).shape[1:] == (4,) * rank + (8,)
