@@ -114,8 +114,8 @@ def upsampling_step(method: str, x: keras.KerasTensor, channels: int,
 def build_autoencoder(method: str, seed: int = 0) -> keras.Model:
     """The autoencoder 8x8x1 -> 2x2x8 -> 8x8x1 with ``method`` in both upsampling steps.
 
-    Encoder: Conv2D(16) -> 2x2 max pooling -> Conv2D(8) -> 2x2 max pooling, leaving 32
-    numbers per image.  Decoder: two upsampling steps of 16 channels each, then a 3x3 Conv2D
+    Encoder: Conv2D(8) -> 2x2 max pooling -> Conv2D(8) -> 2x2 max pooling, leaving 32
+    numbers per image.  Decoder: two upsampling steps of 8 channels each, then a 3x3 Conv2D
     with a sigmoid gives the image.  With "max unpooling + conv" the encoder's pooling layers
     also hand their switches (where each maximum was) to the decoder.
     """
@@ -126,7 +126,7 @@ def build_autoencoder(method: str, seed: int = 0) -> keras.Model:
     keras.utils.set_random_seed(seed)
     layers = keras.layers
     inputs = keras.Input(shape=(8, 8, 1))
-    x = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
     if method == "max unpooling + conv":
         x, switches_8x8 = MaxPoolingWithArgmax2D()(x)
         x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
@@ -136,10 +136,10 @@ def build_autoencoder(method: str, seed: int = 0) -> keras.Model:
         x = layers.MaxPooling2D()(x)
         x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
         x = layers.MaxPooling2D()(x)
-    # Both steps end with 16 channels: unpooling needs as many channels as the feature maps
+    # Both steps end with 8 channels: unpooling needs as many channels as the feature maps
     # whose switches it uses.
-    x = upsampling_step(method, x, 16, switches_4x4)
-    x = upsampling_step(method, x, 16, switches_8x8)
+    x = upsampling_step(method, x, 8, switches_4x4)
+    x = upsampling_step(method, x, 8, switches_8x8)
     outputs = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
     name = method.replace(" + ", "_").replace(" ", "_") + f"_seed{seed}"
     return keras.Model(inputs, outputs, name=name)
@@ -149,7 +149,7 @@ def build_autoencoder(method: str, seed: int = 0) -> keras.Model:
 class TrainingPlan:
     """How every model is trained: Adam on the mean squared error, in batches, by epochs."""
 
-    batch_size: int = 32
+    batch_size: int = 64
     learning_rate: float = 3e-3
     #: Never stop before this many epochs, never train more than ``max_epochs``.
     min_epochs: int = 8
