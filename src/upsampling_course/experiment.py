@@ -147,7 +147,10 @@ def build_autoencoder(method: str, seed: int = 0) -> keras.Model:
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """How every model is trained: Adam on the mean squared error, in batches, by epochs."""
+    """How every model is trained: Adam on the mean squared error, in batches, by epochs.
+
+    The learning rate decays from ``learning_rate`` to zero along a cosine over ``max_epochs``.
+    """
 
     batch_size: int = 64
     learning_rate: float = 3e-3

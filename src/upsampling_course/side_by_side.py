@@ -72,6 +72,9 @@ def train_side_by_side(
 ) -> int:
     """Train every branch of a :func:`join`-ed model to reproduce ``images`` (Adam, MSE).
 
+    The learning rate starts at ``learning_rate`` and decays to zero along a cosine over
+    ``max_epochs`` epochs.
+
     Group ``g`` draws its batches from its own generator, seeded with ``group_seeds[g]``: a new
     shuffle of ``images`` every epoch, cut into batches of ``batch_size`` (the few images left
     over in an epoch are skipped, so the compiled step is traced once).  After each epoch
@@ -84,7 +87,10 @@ def train_side_by_side(
     model = joined.model
     if len(group_seeds) != len(model.inputs):
         raise ValueError(f"{len(model.inputs)} groups of branches but {len(group_seeds)} seeds")
-    optimizer = keras.optimizers.Adam(learning_rate)
+    batches_per_epoch = len(images) // batch_size
+    # The step size falls from learning_rate to zero along a cosine over max_epochs epochs.
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max_epochs * batches_per_epoch)
+    optimizer = keras.optimizers.Adam(schedule)
     weights = model.trainable_variables
     # Creating the optimizer's slots now, outside the compiled step, spares tf.function a
     # second trace.
@@ -102,7 +108,6 @@ def train_side_by_side(
         optimizer.apply(tape.gradient(loss, weights), weights)
 
     generators = [np.random.default_rng(seed) for seed in group_seeds]
-    batches_per_epoch = len(images) // batch_size
     epochs = 0
     with without_graph_rewrites():
         while epochs < max_epochs:
