@@ -238,7 +238,7 @@ def run_comparison(data: DigitSplit, methods: Sequence[str] = METHODS,
 
     def reconstruct(images: np.ndarray) -> np.ndarray:
         """``(methods, seeds, N, 8, 8, 1)`` outputs of every model."""
-        outputs = joined.model([images] * len(seeds), training=False)
+        outputs = joined([images] * len(seeds))
         stacked = np.stack([np.asarray(out) for out in outputs])
         return np.swapaxes(stacked.reshape(len(seeds), len(methods), *images.shape), 0, 1)
 

@@ -45,6 +45,11 @@ class Joined:
     #: For each of the model's outputs (in order), the group, hence the input, it reads.
     groups: tuple[int, ...]
 
+    def __call__(self, feeds: Sequence[object], training: bool = False) -> list:
+        """Every branch's output, in order, for one batch per input (a list even for one)."""
+        outputs = self.model(list(feeds), training=training)
+        return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
+
 
 def join(groups: Sequence[Sequence[keras.Model]]) -> Joined:
     """One model with an input per group; every model of group ``g`` reads input ``g``.
@@ -99,7 +104,7 @@ def train_side_by_side(
     @tf.function
     def step(batches: list[tf.Tensor]) -> None:
         with tf.GradientTape() as tape:
-            outputs = model(batches, training=True)
+            outputs = joined(batches, training=True)
             errors = [
                 keras.ops.mean(keras.ops.square(out - batches[g]))
                 for out, g in zip(outputs, joined.groups, strict=True)
@@ -135,7 +140,7 @@ def reconstruction_errors(joined: Joined) -> Callable[[np.ndarray], np.ndarray]:
 
     @tf.function
     def errors(images: tf.Tensor) -> tf.Tensor:
-        outputs = model([images] * feeds, training=False)
+        outputs = joined([images] * feeds)
         return keras.ops.stack([keras.ops.mean(keras.ops.square(out - images)) for out in outputs])
 
     def run(images: np.ndarray) -> np.ndarray:
