@@ -44,7 +44,7 @@ def test_objectives_plots_summary_and_folded_answers(built_book):
     for image in images:
         assert len(image.get("alt", "")) >= 30, f"{image['src']} lacks alt text"
     headings = [h.get_text(" ", strip=True) for h in article.select("h2")]
-    assert headings[-2:] == ["Summary", "Practice questions"], headings
+    assert "Summary" in headings[-2] and "Practice questions" in headings[-1], headings
     dropdowns = article.select("details.sd-dropdown")
     assert dropdowns and "Answers" in dropdowns[-1].get_text() and "open" not in dropdowns[-1].attrs
 
