@@ -1,12 +1,19 @@
-"""upsampling_course.experiment: the data split, the five autoencoders, that training is
-deterministic (the chapter "Choosing an upsampling method" promises the same numbers on every
-run) and that training the five side by side gives each exactly what it would learn alone.
-The full comparison runs when the book is built; its values are checked on the HTML."""
+"""upsampling_course.experiment and .side_by_side: the data split, the five autoencoders, the
+stopping rule, that training is deterministic (the chapter "Choosing an upsampling method"
+promises the same numbers on every run, also in a fresh process) and that training models side
+by side gives each exactly what it would learn alone.  The full comparison runs when the book is
+built; its values are checked on the HTML (tests/book/test_choosing_a_method.py)."""
+import io
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import upsampling_course as uc
 from upsampling_course import experiment
+from upsampling_course.experiment import TrainingPlan, should_stop
 
 pytestmark = pytest.mark.training
 
@@ -18,29 +25,48 @@ def keras():
 
 @pytest.fixture(scope="module")
 def digits():
-    return experiment.load_digit_images(seed=0)
+    return experiment.load_digit_split()
 
 
-def test_digits_are_split_without_overlap_and_scaled(digits):
-    train, test = digits
-    assert train.shape == (1500, 8, 8, 1) and test.shape == (297, 8, 8, 1)
-    assert train.dtype == np.float32 and 0.0 == train.min() and train.max() == 1.0
-    flat_train = {image.tobytes() for image in train}
+def test_digits_are_split_three_ways_without_overlap_and_scaled(digits):
+    assert digits.train.shape == (1197, 8, 8, 1)
+    assert digits.validation.shape == digits.test.shape == (300, 8, 8, 1)
+    assert digits.test_labels.shape == (300,) and set(digits.test_labels) == set(range(10))
+    assert digits.train.dtype == np.float32 and digits.train.min() == 0 and digits.train.max() == 1
+    seen = {image.tobytes() for image in digits.train}
     # A few digits occur twice in the data set itself; the split must not copy any more.
-    shared = sum(image.tobytes() in flat_train for image in test)
-    assert shared <= 3
-    again_train, again_test = experiment.load_digit_images(seed=0)
-    np.testing.assert_array_equal(again_test, test)
-    assert not np.array_equal(experiment.load_digit_images(seed=1)[1], test)
+    assert sum(image.tobytes() in seen for image in digits.test) <= 3
+    assert sum(image.tobytes() in seen for image in digits.validation) <= 3
+    again = experiment.load_digit_split()
+    np.testing.assert_array_equal(again.test, digits.test)
+    np.testing.assert_array_equal(again.test_labels, digits.test_labels)
+    assert not np.array_equal(experiment.load_digit_split(seed=1).test, digits.test)
+
+
+def test_labels_belong_to_their_images():
+    from sklearn.datasets import load_digits
+
+    raw = load_digits()
+    split = experiment.load_digit_split()
+    lookup = {(image / 16.0).astype("float32").tobytes(): label
+              for image, label in zip(raw.images, raw.target, strict=True)}
+    assert all(lookup[image[..., 0].tobytes()] == label
+               for image, label in zip(split.test, split.test_labels, strict=True))
+
+
+def test_one_per_class_picks_the_first_image_of_every_class():
+    labels = np.array([3, 1, 1, 0, 2, 3, 0])
+    np.testing.assert_array_equal(experiment.one_per_class(labels), [3, 1, 4, 0])
 
 
 @pytest.mark.parametrize("method", experiment.METHODS)
 def test_every_autoencoder_maps_8x8_back_to_8x8(keras, method):
     model = experiment.build_autoencoder(method)
     assert model.output_shape == (None, 8, 8, 1)
-    expected = 15_417 if method == "pixel shuffle" else 4_953
+    expected = 5_409 if method == "pixel shuffle" else 1_905
     assert model.count_params() == expected
-    output = np.asarray(model(np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype("float32")))
+    images = np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype("float32")
+    output = np.asarray(model(images))
     assert output.shape == (3, 8, 8, 1) and np.all((0 <= output) & (output <= 1))
 
 
@@ -49,50 +75,119 @@ def test_unknown_method_is_rejected(keras):
         experiment.build_autoencoder("bicubic + conv")
 
 
-# A short training on a subset: 8 steps of 25 images, enough to move every weight.
-SHORT = dict(epochs=1, batch_size=25)
+# --- The stopping rule -----------------------------------------------------------------------
+
+PLAN = TrainingPlan(min_epochs=4, max_epochs=12, min_gain=0.01)
+
+
+def falling(epochs, rate):
+    """Validation errors that fall by ``rate`` per epoch (one model)."""
+    return (1 - rate) ** np.arange(epochs)[:, None]
+
+
+def test_the_rule_never_stops_before_the_minimum_and_always_at_the_maximum():
+    flat = np.ones((3, 2))
+    assert not should_stop(flat, PLAN)
+    assert should_stop(np.ones((4, 2)), PLAN)
+    assert should_stop(falling(12, 0.5), PLAN)  # still improving fast, but out of epochs
+
+
+def test_the_rule_stops_when_no_model_gained_one_percent_over_the_last_quarter():
+    # 8 epochs: the last quarter runs from the error after epoch 6 to the one after epoch 8.
+    slow = falling(8, 0.004)  # 0.8% over two epochs
+    fast = falling(8, 0.006)  # 1.2% over two epochs
+    assert should_stop(slow, PLAN)
+    assert not should_stop(fast, PLAN)
+    assert not should_stop(np.hstack([slow, fast]), PLAN), "one model still learning"
+    rising = np.linspace(1, 2, 8)[:, None]  # overfitting: the error grows
+    assert should_stop(np.hstack([slow, rising]), PLAN)
+
+
+def test_the_last_quarter_starts_where_the_rule_looks(keras, digits):
+    comparison = short_comparison(digits, methods=("nearest + conv",), seeds=(0,),
+                                  plan=TrainingPlan(batch_size=25, min_epochs=4, max_epochs=4))
+    assert comparison.epochs == 4 and list(comparison.last_quarter) == [3, 4]
+
+
+# --- Training side by side, deterministically -------------------------------------------------
+
+# A short training on a subset: two epochs of 8 batches of 25 images, enough to move every
+# weight.  With an impossible minimum gain the rule stops after the minimum of two epochs.
+SHORT = TrainingPlan(batch_size=25, min_epochs=2, max_epochs=50, min_gain=1.0)
+
+
+def short_comparison(digits, methods=experiment.METHODS, seeds=(0, 1), plan=SHORT):
+    small = experiment.DigitSplit(digits.train[:200], digits.validation[:64], digits.test[:64],
+                                  digits.test_labels[:64])
+    return experiment.run_comparison(small, methods, seeds, plan)
 
 
 @pytest.fixture(scope="module")
 def trained_together(keras, digits):
-    train, test = digits
-    return experiment.compare_methods(train[:200], test[:64], **SHORT, seed=0)
+    return short_comparison(digits)
+
+
+def test_the_comparison_records_every_epoch_and_stops_by_the_rule(trained_together):
+    c = trained_together
+    assert c.methods == experiment.METHODS and c.seeds == (0, 1)
+    assert c.epochs == 2
+    assert c.validation_errors.shape == c.test_errors.shape == (2, 5, 2)
+    assert c.initial_checkerboard.shape == c.final_checkerboard.shape == (5, 2)
+    assert c.reconstructions.shape == (5, 64, 8, 8, 1)
+    assert c.parameters == tuple(experiment.build_autoencoder(m).count_params() for m in c.methods)
+    assert 0 < c.cpu_seconds and 0 < c.seconds
+    assert np.all(c.test_errors[-1] < c.test_errors[0]), "two epochs lower every test error"
+
+
+def test_errors_and_rankings_agree_with_the_reconstructions(trained_together, digits):
+    c = trained_together
+    test = digits.test[:64]
+    for m in range(len(c.methods)):
+        mse = float(np.mean((c.reconstructions[m] - test) ** 2))
+        assert c.test_errors[-1, m, 0] == pytest.approx(mse, rel=1e-5)
+    ranking = c.ranking(c.epochs, 0)
+    assert sorted(ranking) == sorted(c.methods)
+    errors = [c.test_errors[-1, c.methods.index(m), 0] for m in ranking]
+    assert errors == sorted(errors)
+    assert ranking in c.rankings_in_last_quarter(0)
 
 
 def test_training_twice_gives_identical_results(keras, digits, trained_together):
-    train, test = digits
-    again = experiment.compare_methods(train[:200], test[:64], **SHORT, seed=0)
-    assert [r.method for r in again] == list(experiment.METHODS)
-    for first, second in zip(trained_together, again):
-        np.testing.assert_array_equal(first.reconstructions, second.reconstructions)
-        assert first.test_mse == second.test_mse
-        assert first.checkerboard_energy == second.checkerboard_energy
-        assert first.initial_checkerboard_energy == second.initial_checkerboard_energy
+    again = short_comparison(digits)
+    for field in ("validation_errors", "test_errors", "initial_checkerboard",
+                  "final_checkerboard", "reconstructions"):
+        np.testing.assert_array_equal(getattr(again, field), getattr(trained_together, field))
 
 
-@pytest.mark.parametrize("method", experiment.METHODS)
-def test_a_branch_trained_together_learns_what_it_learns_alone(keras, digits, trained_together, method):
-    # The chapter's claim for training the five side by side: no branch sees the others.
-    train, test = digits
-    (alone,) = experiment.compare_methods(train[:200], test[:64], methods=(method,), **SHORT, seed=0)
-    (together,) = [r for r in trained_together if r.method == method]
-    np.testing.assert_array_equal(alone.reconstructions, together.reconstructions)
-    assert alone.initial_checkerboard_energy == together.initial_checkerboard_energy
-    assert alone.parameters == together.parameters == experiment.build_autoencoder(method).count_params()
+def test_a_fresh_process_gives_identical_results(trained_together):
+    # What a re-run of the chapter does: a new kernel, TensorFlow's thread pools started anew.
+    code = (
+        "import numpy as np, sys\n"
+        "import upsampling_course as uc\n"
+        "uc.setup_keras(seed=0)\n"
+        "from tests.test_experiment import short_comparison\n"
+        "from upsampling_course import experiment\n"
+        "c = short_comparison(experiment.load_digit_split())\n"
+        "np.save(sys.stdout.buffer, c.test_errors)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    np.testing.assert_array_equal(np.load(io.BytesIO(run.stdout)), trained_together.test_errors)
 
 
-def test_training_changes_the_outputs_and_times_every_method(keras, digits, trained_together):
-    _, test = digits
-    untrained = experiment.build_comparison(seed=0)(test[:64])
-    for result in trained_together:
-        assert result.reconstructions.shape == (64, 8, 8, 1)
-        assert not np.allclose(result.reconstructions, np.asarray(untrained[result.method]), atol=1e-3)
-        assert result.test_mse == pytest.approx(float(np.mean((result.reconstructions - test[:64]) ** 2)))
-        assert 0 < result.inference_ms < 10_000
+def test_a_model_trained_alone_learns_what_it_learns_side_by_side(keras, digits, trained_together):
+    # The claim that makes training side by side legitimate: no branch sees the others, and a
+    # seed's group reads its own batches.  Seed 1 is the second group of the joint run.
+    methods = ("transposed conv", "max unpooling + conv")
+    alone = short_comparison(digits, methods=methods, seeds=(1,))
+    together = trained_together
+    for m, method in enumerate(methods):
+        k = together.methods.index(method)
+        np.testing.assert_array_equal(alone.test_errors[:, m, 0], together.test_errors[:, k, 1])
+        np.testing.assert_array_equal(alone.initial_checkerboard[m, 0],
+                                      together.initial_checkerboard[k, 1])
 
 
-def test_the_seed_matters(keras, digits):
-    train, test = digits
-    runs = [experiment.compare_methods(train[:200], test[:64], methods=("transposed conv",), **SHORT, seed=seed)[0]
-            for seed in (0, 1)]
-    assert runs[0].test_mse != runs[1].test_mse
+def test_the_seed_matters(trained_together):
+    errors = trained_together.test_errors[-1]
+    assert np.all(errors[:, 0] != errors[:, 1])

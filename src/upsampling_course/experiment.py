@@ -1,40 +1,47 @@
-"""The comparison of upsampling methods in the chapter "Choosing an upsampling method".
+"""The experiment of the chapter "Choosing an upsampling method".
 
-One small convolutional autoencoder is trained on scikit-learn's 8x8 digits (the data
-ships with scikit-learn: nothing is downloaded) with each upsampling method.  The
+One small convolutional autoencoder is trained on scikit-learn's 8x8 digits (the data ships with
+scikit-learn: nothing is downloaded) with each upsampling method and with several seeds.  The
 encoder is the same for all of them; only the two upsampling steps of the decoder
-(2x2 -> 4x4 -> 8x8) change.
+(2x2 -> 4x4 -> 8x8) change.  Training follows one plan (:data:`PLAN`) and stops by one rule
+(:func:`should_stop`), judged on a validation set; the test set is only measured.
 
-The five autoencoders are trained side by side as the branches of one Keras model
-(:func:`build_comparison`): one compiled training step updates all of them, which is
-much faster than five separate trainings, yet each branch learns exactly as it would
-alone, because the branches share no weights and each one's loss depends only on its
-own weights.  Everything is seeded, so a run gives the same numbers every time on the
-same machine; only the measured times vary.
+All models are trained side by side (:mod:`upsampling_course.side_by_side`), which changes
+nothing they learn but makes the whole comparison cost a few minutes.  Everything is seeded: a
+run gives the same numbers every time on the same machine; only the measured times vary.
 """
 from __future__ import annotations
 
-import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .artifacts import checkerboard_energy
+from .side_by_side import join, reconstruction_errors, train_side_by_side
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = [
     "METHODS",
-    "MethodResult",
-    "load_digit_images",
+    "SEEDS",
+    "DigitSplit",
+    "load_digit_split",
+    "upsampling_step",
     "build_autoencoder",
-    "model_name",
-    "build_comparison",
-    "train_together",
-    "compare_methods",
+    "TrainingPlan",
+    "PLAN",
+    "should_stop",
+    "Comparison",
+    "run_comparison",
+    "one_per_class",
 ]
 
-#: The upsampling methods compared, in the order of the chapter's table.
-METHODS = (
+#: The upsampling methods compared, in the order of the chapter's tables.
+METHODS: tuple[str, ...] = (
     "nearest + conv",
     "bilinear + conv",
     "transposed conv",
@@ -42,32 +49,49 @@ METHODS = (
     "max unpooling + conv",
 )
 
-# Feature channels after the first and the second encoder convolution.
-_CHANNELS = (16, 8)
-
-# Training settings of the chapter's comparison, the same for every method.
-#: One pass over the 1,500 training digits in batches of 15: 100 steps.
-EPOCHS = 1
-BATCH_SIZE = 15
-#: Step size of the Lion optimizer (Lion wants a smaller one than Adam).
-LEARNING_RATE = 3e-3
+#: Every method is trained once from each of these seeds (initial weights and batch order).
+SEEDS: tuple[int, ...] = (0, 1, 2)
 
 
-def load_digit_images(test_size: int = 297, seed: int = 0):
-    """The 1,797 digits of ``sklearn.datasets.load_digits`` as ``(N, 8, 8, 1)`` float32 in [0, 1].
+@dataclass(frozen=True)
+class DigitSplit:
+    """The digits as ``(N, 8, 8, 1)`` float32 images in [0, 1], split three ways."""
 
-    Returns ``(train, test)``; the split is a seeded shuffle, ``test_size`` images held out.
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    #: The digit (0-9) each test image shows.
+    test_labels: np.ndarray
+
+
+def load_digit_split(validation_size: int = 300, test_size: int = 300, seed: int = 0) -> DigitSplit:
+    """The 1,797 digits of ``sklearn.datasets.load_digits``, shuffled (seeded) and split.
+
+    The first ``test_size`` images of the shuffle are the test set, the next
+    ``validation_size`` the validation set (used by the stopping rule), the rest are trained on.
     """
     from sklearn.datasets import load_digits
 
-    images = load_digits().images.astype("float32") / 16.0
+    digits = load_digits()
+    images = digits.images.astype("float32")[..., None] / 16.0
     order = np.random.default_rng(seed).permutation(len(images))
-    images = images[order][..., None]
-    return images[test_size:], images[:test_size]
+    images, labels = images[order], digits.target[order]
+    held_out = test_size + validation_size
+    return DigitSplit(
+        train=images[held_out:],
+        validation=images[test_size:held_out],
+        test=images[:test_size],
+        test_labels=labels[:test_size],
+    )
 
 
-def _upsample(keras, method: str, x, channels: int, switches=None):
+def upsampling_step(method: str, x: keras.KerasTensor, channels: int,
+                    switches: keras.KerasTensor | None = None) -> keras.KerasTensor:
     """One 2x upsampling step of the decoder, ending with ``channels`` feature maps."""
+    import keras
+
+    from upsampling_course.layers import MaxUnpooling2D
+
     layers = keras.layers
     if method == "nearest + conv":
         x = layers.UpSampling2D(interpolation="nearest")(x)
@@ -82,170 +106,179 @@ def _upsample(keras, method: str, x, channels: int, switches=None):
         x = layers.Conv2D(4 * channels, 3, padding="same", activation="relu")(x)
         return layers.Lambda(lambda t: keras.ops.depth_to_space(t, 2))(x)
     if method == "max unpooling + conv":
-        from .layers import MaxUnpooling2D
-
         x = MaxUnpooling2D()([x, switches])
         return layers.Conv2D(channels, 3, padding="same", activation="relu")(x)
     raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
 
 
-def build_autoencoder(method: str, seed: int = 0):
+def build_autoencoder(method: str, seed: int = 0) -> keras.Model:
     """The autoencoder 8x8x1 -> 2x2x8 -> 8x8x1 with ``method`` in both upsampling steps.
 
-    Encoder: Conv2D(16) -> 2x2 max pooling -> Conv2D(8) -> 2x2 max pooling, leaving 32
-    numbers per image.  Decoder: upsample to 4x4, then to 8x8, each step ending with
-    16 channels, then a 3x3 Conv2D with a sigmoid gives the image.  With
-    ``"max unpooling + conv"`` the encoder's pooling layers also hand their switches
-    (where each maximum was) to the decoder.
+    Encoder: Conv2D(8) -> 2x2 max pooling -> Conv2D(8) -> 2x2 max pooling, leaving 32
+    numbers per image.  Decoder: two upsampling steps of 8 channels each, then a 3x3 Conv2D
+    with a sigmoid gives the image.  With "max unpooling + conv" the encoder's pooling layers
+    also hand their switches (where each maximum was) to the decoder.
     """
     import keras
+
+    from upsampling_course.layers import MaxPoolingWithArgmax2D
 
     keras.utils.set_random_seed(seed)
     layers = keras.layers
     inputs = keras.Input(shape=(8, 8, 1))
-    first, second = _CHANNELS
-    x = layers.Conv2D(first, 3, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
     if method == "max unpooling + conv":
-        from .layers import MaxPoolingWithArgmax2D
-
-        x, switches_8 = MaxPoolingWithArgmax2D()(x)
-        x = layers.Conv2D(second, 3, padding="same", activation="relu")(x)
-        x, switches_4 = MaxPoolingWithArgmax2D()(x)
+        x, switches_8x8 = MaxPoolingWithArgmax2D()(x)
+        x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+        x, switches_4x4 = MaxPoolingWithArgmax2D()(x)
     else:
-        switches_8 = switches_4 = None
+        switches_8x8 = switches_4x4 = None
         x = layers.MaxPooling2D()(x)
-        x = layers.Conv2D(second, 3, padding="same", activation="relu")(x)
+        x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
         x = layers.MaxPooling2D()(x)
-    # Both steps end with 16 channels: the second unpooling needs as many channels as the
-    # feature maps whose switches it uses.
-    x = _upsample(keras, method, x, first, switches_4)
-    x = _upsample(keras, method, x, first, switches_8)
+    # Both steps end with 8 channels: unpooling needs as many channels as the feature maps
+    # whose switches it uses.
+    x = upsampling_step(method, x, 8, switches_4x4)
+    x = upsampling_step(method, x, 8, switches_8x8)
     outputs = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
-    return keras.Model(inputs, outputs, name=model_name(method))
+    name = method.replace(" + ", "_").replace(" ", "_") + f"_seed{seed}"
+    return keras.Model(inputs, outputs, name=name)
 
 
-def model_name(method: str) -> str:
-    """The Keras name of ``method``'s autoencoder: ``"nearest + conv"`` -> ``"nearest_conv"``."""
-    return method.replace(" + ", "_").replace(" ", "_")
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How every model is trained: Adam on the mean squared error, in batches, by epochs.
 
-
-def build_comparison(methods=METHODS, seed: int = 0):
-    """One model whose branches are the autoencoders of ``methods``, all reading the same input.
-
-    Each branch is ``build_autoencoder(method, seed)``, so it starts from the very weights
-    it would have on its own; ``model.get_layer(model_name(method))`` returns it.  The
-    model's output is a dict: method -> reconstructed images.
+    The learning rate decays from ``learning_rate`` to zero along a cosine over ``max_epochs``.
     """
-    import keras
 
-    inputs = keras.Input(shape=(8, 8, 1))
-    branches = [build_autoencoder(method, seed) for method in methods]
-    outputs = {method: branch(inputs) for method, branch in zip(methods, branches)}
-    return keras.Model(inputs, outputs, name="comparison")
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    #: Never stop before this many epochs, never train more than ``max_epochs``.
+    min_epochs: int = 8
+    max_epochs: int = 60
+    #: Stop once no model's validation error fell by this fraction over the last quarter.
+    min_gain: float = 0.01
 
 
-def train_together(model, train, *, epochs: int, batch_size: int, learning_rate: float,
-                   seed: int = 0) -> None:
-    """Train every branch of ``model`` to reproduce ``train`` (Lion, mean squared error).
+PLAN = TrainingPlan()
 
-    The loss is the sum of the branches' mean squared errors.  A branch's weights only
-    affect its own term, so the gradient with respect to them is that branch's own
-    gradient, and Lion updates every weight from its own gradient alone: each branch is
-    updated exactly as if it were trained alone, on the same batches.  The batches are a
-    seeded shuffle of ``train`` per epoch, all of ``batch_size`` images (the few left over
-    in an epoch are skipped), so the compiled step is traced once.
+
+def should_stop(validation_errors: np.ndarray, plan: TrainingPlan = PLAN) -> bool:
+    """The stopping rule, applied after every epoch to all models at once.
+
+    ``validation_errors[e, m]`` is model ``m``'s validation error after epoch ``e + 1``.  Stop
+    when no model's error fell by ``plan.min_gain`` (1%) or more over the last quarter of
+    the epochs trained so far, or when ``plan.max_epochs`` are done.
     """
-    import keras
-    import tensorflow as tf
-
-    # Lion (sign of a momentum) needs fewer operations per weight than Adam and, on this
-    # model, reaches the same ordering of the methods in fewer steps.
-    optimizer = keras.optimizers.Lion(learning_rate)
-    weights = model.trainable_variables
-    # Creating the optimizer's slots now, outside the compiled step, spares tf.function a
-    # second trace.
-    optimizer.build(weights)
-
-    @tf.function
-    def step(images):
-        with tf.GradientTape() as tape:
-            outputs = model(images, training=True)
-            errors = [keras.ops.mean(keras.ops.square(out - images)) for out in outputs.values()]
-            loss = keras.ops.sum(keras.ops.stack(errors))
-        optimizer.apply(tape.gradient(loss, weights), weights)
-
-    rng = np.random.default_rng(seed)
-    batches_per_epoch = len(train) // batch_size
-    with _without_graph_rewrites():
-        for _ in range(epochs):
-            order = rng.permutation(len(train))
-            for b in range(batches_per_epoch):
-                step(tf.constant(train[order[b * batch_size:(b + 1) * batch_size]]))
+    epochs = len(validation_errors)
+    if epochs >= plan.max_epochs:
+        return True
+    if epochs < plan.min_epochs:
+        return False
+    quarter_start = validation_errors[epochs - epochs // 4 - 1]
+    gain = 1 - validation_errors[-1] / quarter_start
+    return bool(np.all(gain < plan.min_gain))
 
 
-@contextlib.contextmanager
-def _without_graph_rewrites():
-    """Switch off TensorFlow's graph optimizer (Grappler) inside the block, then restore it.
+@dataclass(frozen=True)
+class Comparison:
+    """What :func:`run_comparison` measured.  Arrays are indexed by method, then seed."""
 
-    Grappler rewrites a compiled function's graph before its first run.  That pays off for
-    big graphs run many times; for a hundred steps of these tiny models the rewriting
-    takes longer than it saves.  The numbers stay deterministic either way.
-    """
-    import tensorflow as tf
-
-    options = tf.config.optimizer
-    before = options.get_experimental_options().get("disable_meta_optimizer", False)
-    options.set_experimental_options({"disable_meta_optimizer": True})
-    try:
-        yield
-    finally:
-        options.set_experimental_options({"disable_meta_optimizer": before})
-
-
-@dataclass
-class MethodResult:
-    """What the comparison measured for one method."""
-
-    method: str
-    parameters: int
-    test_mse: float
-    initial_checkerboard_energy: float
-    checkerboard_energy: float
-    #: Milliseconds of the faster of two eager calls of the trained autoencoder on the test images.
-    inference_ms: float
+    methods: tuple[str, ...]
+    seeds: tuple[int, ...]
+    plan: TrainingPlan
+    #: Trainable and non-trainable weights of each method's autoencoder.
+    parameters: tuple[int, ...]
+    #: ``(epochs, methods, seeds)``: errors (MSE) after every epoch.
+    validation_errors: np.ndarray
+    test_errors: np.ndarray
+    #: ``(methods, seeds)``: checkerboard energy of the test reconstructions, before training
+    #: and after.
+    initial_checkerboard: np.ndarray
+    final_checkerboard: np.ndarray
+    #: ``(methods, N, 8, 8, 1)``: the trained models of the first seed on the test images.
     reconstructions: np.ndarray
+    #: Wall-clock and CPU seconds of the whole run (the only numbers that vary between runs).
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def epochs(self) -> int:
+        return len(self.test_errors)
+
+    @property
+    def last_quarter(self) -> range:
+        """The epochs (counted from 1) of the last quarter of training."""
+        return range(self.epochs - self.epochs // 4, self.epochs + 1)
+
+    def ranking(self, epoch: int, seed_index: int) -> tuple[str, ...]:
+        """The methods from lowest to highest test error after ``epoch`` (from 1), one seed."""
+        errors = self.test_errors[epoch - 1, :, seed_index]
+        return tuple(self.methods[m] for m in np.argsort(errors, kind="stable"))
+
+    def rankings_in_last_quarter(self, seed_index: int) -> set[tuple[str, ...]]:
+        """Every ranking of the methods that occurred in the last quarter, for one seed."""
+        return {self.ranking(epoch, seed_index) for epoch in self.last_quarter}
 
 
-def _inference_ms(autoencoder, images, repeats: int = 2) -> tuple[float, np.ndarray]:
-    """The autoencoder's output on ``images`` and the fastest of ``repeats`` timed calls."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        output = np.asarray(autoencoder(images))
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times), output
+def run_comparison(data: DigitSplit, methods: Sequence[str] = METHODS,
+                   seeds: Sequence[int] = SEEDS, plan: TrainingPlan = PLAN) -> Comparison:
+    """Train an autoencoder per method and seed under ``plan``, side by side, until the rule stops.
+
+    The models of one seed form one group: they start from that seed's weights and read that
+    seed's batches.  After each epoch every model is measured on the validation and test sets;
+    only the validation errors decide when to stop.
+    """
+    start, cpu_start = time.perf_counter(), time.process_time()
+    methods, seeds = tuple(methods), tuple(seeds)
+    groups = [[build_autoencoder(method, seed) for method in methods] for seed in seeds]
+    joined = join(groups)
+    errors = reconstruction_errors(joined)
+
+    def reconstruct(images: np.ndarray) -> np.ndarray:
+        """``(methods, seeds, N, 8, 8, 1)`` outputs of every model."""
+        outputs = joined([images] * len(seeds))
+        stacked = np.stack([np.asarray(out) for out in outputs])
+        return np.swapaxes(stacked.reshape(len(seeds), len(methods), *images.shape), 0, 1)
+
+    def energies(outputs: np.ndarray) -> np.ndarray:
+        return np.array([[checkerboard_energy(seed_out) for seed_out in method_out]
+                         for method_out in outputs])
+
+    initial = energies(reconstruct(data.test))
+    validation: list[np.ndarray] = []
+    test: list[np.ndarray] = []
+
+    def by_method_and_seed(flat: np.ndarray) -> np.ndarray:
+        return flat.reshape(len(seeds), len(methods)).T
+
+    def after_epoch(epochs_done: int) -> bool:
+        validation.append(by_method_and_seed(errors(data.validation)))
+        test.append(by_method_and_seed(errors(data.test)))
+        # The rule sees every model's validation error as one column.
+        return should_stop(np.stack(validation).reshape(epochs_done, -1), plan)
+
+    train_side_by_side(joined, data.train, group_seeds=seeds, batch_size=plan.batch_size,
+                       learning_rate=plan.learning_rate, max_epochs=plan.max_epochs,
+                       after_epoch=after_epoch)
+    final = reconstruct(data.test)
+    return Comparison(
+        methods=methods,
+        seeds=seeds,
+        plan=plan,
+        parameters=tuple(model.count_params() for model in groups[0]),
+        validation_errors=np.stack(validation),
+        test_errors=np.stack(test),
+        initial_checkerboard=initial,
+        final_checkerboard=energies(final),
+        reconstructions=final[:, 0],
+        seconds=time.perf_counter() - start,
+        cpu_seconds=time.process_time() - cpu_start,
+    )
 
 
-def compare_methods(train, test, methods=METHODS, *, epochs: int = EPOCHS,
-                    batch_size: int = BATCH_SIZE, learning_rate: float = LEARNING_RATE,
-                    seed: int = 0) -> list[MethodResult]:
-    """Train one autoencoder per method, side by side, and measure each on ``test``."""
-    model = build_comparison(methods, seed)
-    # What the untrained decoders draw: the patterns training starts from.
-    initial = {method: checkerboard_energy(np.asarray(out)) for method, out in model(test).items()}
-    train_together(model, train, epochs=epochs, batch_size=batch_size,
-                   learning_rate=learning_rate, seed=seed)
-    results = []
-    for method in methods:
-        autoencoder = model.get_layer(model_name(method))
-        milliseconds, reconstructions = _inference_ms(autoencoder, test)
-        results.append(MethodResult(
-            method=method,
-            parameters=autoencoder.count_params(),
-            test_mse=float(np.mean((reconstructions - test) ** 2)),
-            initial_checkerboard_energy=initial[method],
-            checkerboard_energy=checkerboard_energy(reconstructions),
-            inference_ms=milliseconds,
-            reconstructions=reconstructions,
-        ))
-    return results
+def one_per_class(labels: np.ndarray) -> np.ndarray:
+    """Index of the first image of each class 0, 1, ..., in class order."""
+    classes = np.unique(labels)
+    return np.array([int(np.flatnonzero(labels == c)[0]) for c in classes])
