@@ -18,8 +18,8 @@ from .exercise_notebooks import ASSIGNMENTS, EXERCISES, check_names, is_test_cel
 KEYS = {"grade", "grade_id", "locked", "schema_version", "solution", "task"}
 GRADE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
-#: The assignments the course promises (issue 4); more may be added.
-PROMISED = {"upsampling-by-hand", "shapes-and-generators", "unpooling"}
+#: The assignments the course promises (issues 4 and 11); more may be added.
+PROMISED = {"upsampling-by-hand", "shapes-and-generators", "unpooling", "transposed-convolution"}
 
 
 def regions(source: str, begin: str, end: str) -> list[str]:
