@@ -19,7 +19,8 @@ KEYS = {"grade", "grade_id", "locked", "schema_version", "solution", "task"}
 GRADE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 #: The assignments the course promises (issues 4 and 11); more may be added.
-PROMISED = {"upsampling-by-hand", "shapes-and-generators", "unpooling", "transposed-convolution"}
+PROMISED = {"upsampling-by-hand", "shapes-and-generators", "unpooling", "transposed-convolution",
+            "checkerboard"}
 
 
 def regions(source: str, begin: str, end: str) -> list[str]:
