@@ -15,6 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 EXERCISES_OF = {
     "upsampling2d": {"upsampling-by-hand"},
     "conv2d-transpose": {"upsampling-by-hand", "shapes-and-generators"},
+    "inside-conv2d-transpose": {"transposed-convolution"},
+    "checkerboard-artifacts": {"checkerboard"},
     "unpooling": {"unpooling"},
     "volumes-3d": {"shapes-and-generators"},
 }

@@ -4,6 +4,7 @@ These tests read the text only (no kernel); see test_exercise_runs.py for execut
 """
 from __future__ import annotations
 
+import ast
 import re
 
 import jupytext
@@ -18,8 +19,9 @@ from .exercise_notebooks import ASSIGNMENTS, EXERCISES, check_names, is_test_cel
 KEYS = {"grade", "grade_id", "locked", "schema_version", "solution", "task"}
 GRADE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
-#: The assignments the course promises (issue 4); more may be added.
-PROMISED = {"upsampling-by-hand", "shapes-and-generators", "unpooling"}
+#: The assignments the course promises (issues 4 and 11); more may be added.
+PROMISED = {"upsampling-by-hand", "shapes-and-generators", "unpooling", "transposed-convolution",
+            "checkerboard"}
 
 
 def regions(source: str, begin: str, end: str) -> list[str]:
@@ -215,3 +217,45 @@ def test_readme_table_gives_each_assignments_points(source_notebooks):
         questions, total = rows[name].rsplit(" | ", 1)
         assert [int(p) for p in re.findall(r"\((\d+)(?:, by hand)?\)", questions)] == points
         assert int(total) == sum(points)
+
+
+def _top_level_names(source: str) -> set[str]:
+    """Names a cell defines at top level (functions, classes, assignments)."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+def _used_names(source: str) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_each_question_is_graded_on_its_own_answer(name, source_notebooks):
+    """Partial credit is exact: a test cell (and an answer) uses no other question's answer.
+
+    A student who answers some questions then earns exactly their points: the answered
+    questions' cells run as in the solution, the others fail as in the blank release.
+    """
+    nb = source_notebooks[name]
+    answers = {nbgrader_meta(c)["grade_id"]: _top_level_names(c.source) for c in nb.cells
+               if c.cell_type == "code" and nbgrader_meta(c)["solution"]}
+    assert answers
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = nbgrader_meta(cell)
+        if meta["solution"]:
+            own = meta["grade_id"]
+        elif is_test_cell(cell):
+            own = meta["grade_id"].removesuffix("-tests")
+            assert own in answers, f"{meta['grade_id']} is not named after its answer cell"
+        else:
+            own = None
+        others = set().union(*(names for gid, names in answers.items() if gid != own))
+        assert not _used_names(cell.source) & others, (meta["grade_id"], _used_names(cell.source) & others)
