@@ -47,8 +47,7 @@ def main(argv=None) -> int:
         explorer = ExplorerPage(page)
         explorer.open_sections()
         for number, settings in enumerate(space, start=1):
-            explorer.apply(settings)
-            shown = explorer.read(settings.rank)
+            shown = explorer.show(settings)
             tally["refused by Keras" if shown.refusal else "values compared" if "output" in shown.grids else "shape only"] += 1
             problems = check(settings, shown, oracle)
             if problems:

@@ -254,7 +254,16 @@ class ExplorerPage:
         self.root.evaluate(SET_CONTROLS, list(expected_controls(settings).items()))
 
     def read(self, rank: int) -> Rendered:
-        raw = self.root.evaluate(READ_EXPLORER)
+        return self._rendered(self.root.evaluate(READ_EXPLORER), rank)
+
+    def show(self, settings: Settings) -> Rendered:
+        """``apply`` then ``read``, in one round trip to the page."""
+        raw = self.root.evaluate(f"(root, changes) => {{ ({SET_CONTROLS})(root, changes); return ({READ_EXPLORER})(root); }}",
+                                 list(expected_controls(settings).items()))
+        return self._rendered(raw, settings.rank)
+
+    @staticmethod
+    def _rendered(raw: dict, rank: int) -> Rendered:
         grids = {name: grid_array(tables, rank) for name, tables in raw["grids"].items()}
         return Rendered(raw["controls"], raw["code"] or "", raw["shape"], raw["refusal"], raw["tooBig"], grids,
                         raw["phases"], raw["verdict"], raw["distinct"], raw["message"])

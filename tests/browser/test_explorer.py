@@ -226,8 +226,7 @@ def test_refusal_names_the_rule(chromium, book_server, oracle):
             Settings("unpool", 3, (4, 2, 4), 1, 3, "valid", None, None, "random"): "pooling window must fit inside the input",
         }
         for settings, rule in cases.items():
-            explorer.apply(settings)
-            shown = explorer.read(settings.rank)
+            shown = explorer.show(settings)
             assert shown.refusal and rule in shown.refusal["text"], (settings, shown.refusal)
             assert check(settings, shown, oracle) == []  # Keras refuses it too
     finally:
@@ -284,8 +283,7 @@ def test_sample_agrees_with_numpy_and_keras(chromium, book_server, oracle, artif
         explorer.open_sections()
         failures = []
         for settings in sample:
-            explorer.apply(settings)
-            shown = explorer.read(settings.rank)
+            shown = explorer.show(settings)
             tally["refused" if shown.refusal else "values" if "output" in shown.grids else "shape only"] += 1
             problems = check(settings, shown, oracle)
             if problems:
