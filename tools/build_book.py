@@ -2,6 +2,8 @@
 
     python -m tools.build_book                      # build into ./_build (the cache is reused)
     python -m tools.build_book --path-output /tmp/b # build somewhere else (fresh if empty)
+    python -m tools.build_book --kernel-python .venv-compat/bin/python --path-output /tmp/c
+                                  # chapters run by another environment (tools/compat_env.py)
 
 Jupyter Book 1 executes notebooks one after the other inside Sphinx. A cold build is then
 dominated by TensorFlow start-ups in sequence, one per chapter, while the second core idles.
@@ -56,6 +58,8 @@ class BuildResult:
     cache_dir: Path
     preexecuted: list[str] = field(default_factory=list)
     preexecute_seconds: float = 0.0
+    #: Seconds each chapter's execution took (``uri`` -> seconds), from jupyter-cache's records.
+    chapter_seconds: dict[str, float] = field(default_factory=dict)
     sphinx_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     sphinx_executed: int = 0
@@ -125,7 +129,7 @@ def _fingerprint(paths: list[Path]) -> dict[str, str]:
     return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
 
 
-def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
+def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT, kernel_name: str | None = None) -> list[str]:
     """Execute the chapters that have no up-to-date cache entry, in parallel.
 
     Returns the paths of the notebooks that were executed. Raises ``RuntimeError`` when a
@@ -157,7 +161,7 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
     logger = logging.getLogger("tools.build_book")
     from tools.parallel_execution import BalancedExecutor
 
-    executor = BalancedExecutor(cache=cache, logger=logger)
+    executor = BalancedExecutor(cache=cache, logger=logger, kernel_name=kernel_name)
     result = executor.run_and_cache(
         timeout=settings.get("timeout", 300), allow_errors=settings.get("allow_errors", False)
     )
@@ -194,16 +198,41 @@ def sphinx_build(path_output: Path, log_path: Path, book_root: Path = BOOK_ROOT,
     return completed.returncode, log
 
 
-def build(path_output: Path | None = None, *, parallel: bool = True, extra_args=(), quiet: bool = False) -> BuildResult:
-    """Pre-execute (when ``parallel``) and build the book into ``path_output/_build``."""
+def chapter_seconds(cache_dir: Path) -> dict[str, float]:
+    """How long each cached chapter took to execute (jupyter-cache records it)."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(cache_dir))
+    seconds = {}
+    for record in cache.list_project_records():
+        cached = cache.get_cached_project_nb(record.uri)
+        if cached is not None and "execution_seconds" in cached.data:
+            seconds[record.uri] = cached.data["execution_seconds"]
+    return seconds
+
+
+def build(path_output: Path | None = None, *, parallel: bool = True, extra_args=(), quiet: bool = False,
+          kernel_python: Path | None = None) -> BuildResult:
+    """Pre-execute (when ``parallel``) and build the book into ``path_output/_build``.
+
+    ``kernel_python``: execute the chapters with a kernel of that interpreter (another
+    environment, see tools/compat_env.py) instead of the notebooks' own ``python3``.
+    """
     path_output = Path(path_output or BOOK_ROOT).resolve()
     build_dir = path_output / "_build"
     cache_dir = build_dir / ".jupyter_cache"
     result = BuildResult(1, build_dir / "build.log", build_dir / "html", cache_dir)
     started = time.perf_counter()
-    if parallel:
+    if parallel and kernel_python:
+        from tools.compat_env import PACKAGE_SOURCES, kernel_of
+
+        with kernel_of(Path(kernel_python), "book-kernel", [PACKAGE_SOURCES]) as kernel_name:
+            result.preexecuted = preexecute(cache_dir, kernel_name=kernel_name)
+    elif parallel:
         result.preexecuted = preexecute(cache_dir)
     result.preexecute_seconds = time.perf_counter() - started
+    if parallel:
+        result.chapter_seconds = chapter_seconds(cache_dir)
     started = time.perf_counter()
     result.returncode, log = sphinx_build(path_output, result.log_path, extra_args=extra_args)
     result.sphinx_seconds = time.perf_counter() - started
@@ -227,9 +256,14 @@ def main(argv=None) -> int:
                         help="folder that receives _build/ (default: the book folder)")
     parser.add_argument("--sequential", action="store_true",
                         help="skip the parallel pre-execution (Sphinx then executes the chapters one by one)")
+    parser.add_argument("--kernel-python", type=Path, default=None,
+                        help="execute the chapters with this interpreter's kernel "
+                             "(e.g. .venv-compat/bin/python, the second test environment)")
     args = parser.parse_args(argv)
+    if args.sequential and args.kernel_python:
+        parser.error("--kernel-python needs the parallel pre-execution")
     try:
-        result = build(args.path_output, parallel=not args.sequential)
+        result = build(args.path_output, parallel=not args.sequential, kernel_python=args.kernel_python)
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1

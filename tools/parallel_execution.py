@@ -12,7 +12,9 @@ jupyter-cache's own ``local-parallel`` executor, scheduled for many short chapte
   1.5 s of CPU tearing the interpreter down, for nothing the book keeps.
 
 Outputs are those of an ordinary Jupyter kernel started in the chapter's folder, exactly as
-Jupyter Book's own execution would produce them.
+Jupyter Book's own execution would produce them. By default that kernel is the notebook's own
+(``python3``); ``kernel_name`` picks another, e.g. one of the second test environment
+(tools/compat_env.py).
 """
 from __future__ import annotations
 
@@ -36,18 +38,26 @@ def parallel_workers() -> int:
 class ChapterWorker(ExecutionWorkerLocalMProc):
     """Executes one chapter in its own folder; stops the kernel as soon as it is done."""
 
-    @staticmethod
-    def execute(project_nb, data: ProcessData):
+    def __init__(self, kernel_name: str | None = None):
+        self.kernel_name = kernel_name
+
+    def execute(self, project_nb, data: ProcessData):
+        kernel = {"kernel_name": self.kernel_name} if self.kernel_name else {}
         return single_nb_execution(
             project_nb.nb,
             cwd=str(Path(project_nb.uri).parent),
             timeout=data.timeout,
             allow_errors=data.allow_errors,
             shutdown_kernel="immediate",
+            **kernel,
         )
 
 
 class BalancedExecutor(JupyterExecutorLocalMproc):
+    def __init__(self, cache, logger=None, kernel_name: str | None = None):
+        super().__init__(cache, logger)
+        self.kernel_name = kernel_name
+
     def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30,
                       allow_errors=False, force=False) -> ExecutorRunResult:
         records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True, force=force)
@@ -55,7 +65,7 @@ class BalancedExecutor(JupyterExecutorLocalMproc):
         if not tasks:
             return ExecutorRunResult()
         with multiprocessing.Pool(min(parallel_workers(), len(tasks))) as pool:
-            results = list(pool.imap_unordered(ChapterWorker(), tasks, chunksize=1))
+            results = list(pool.imap_unordered(ChapterWorker(self.kernel_name), tasks, chunksize=1))
         return ExecutorRunResult(
             succeeded=[uri for status, uri in results if status == 0],
             excepted=[uri for status, uri in results if status == 1],
