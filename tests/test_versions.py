@@ -38,3 +38,21 @@ def test_show_versions_prints_one_line(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {numpy.__version__} (Python 3.")
     assert len(lines) == 1
+
+
+def test_the_intro_and_readme_state_the_declared_range():
+    """The prose names the range of the book extra (pyproject.toml), not another one."""
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    root = Path(__file__).resolve().parents[1]
+    book = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["book"]
+    (tensorflow,) = [Requirement(line) for line in book if line.startswith("tensorflow-cpu")]
+    low = next(s.version for s in tensorflow.specifier if s.operator == ">=")
+    below = next(s.version for s in tensorflow.specifier if s.operator == "<")
+    major, minor = below.split(".")[:2]
+    high = f"{major}.{int(minor) - 1}"
+    assert f"TensorFlow {low} to {high}" in (root / "intro.md").read_text()
+    assert f"TensorFlow {low}-{high}" in (root / "README.md").read_text()

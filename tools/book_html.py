@@ -25,7 +25,8 @@ rewrite names the axe-core rule (or console error) it fixes:
   configuration script is emitted twice in each page's head; the second copy goes.
 
 Running the notebooks (addresses from the one setting, see tools/publishing.py). When the HTML
-build finishes, the runnable notebooks are written beside it (tools/runnable_notebooks.py).
+build finishes, the runnable notebooks are written beside it, and the executed chapters that
+the download menu offers get their outputs (tools/runnable_notebooks.py).
 The theme's Colab button would open the chapter's MyST source, which Colab cannot read; it is
 pointed at the chapter's built notebook on the publish branch instead. Each graded exercise is
 linked with ``{{ exercise_<name> }}`` (a substitution per assignment, made here), which renders
@@ -162,14 +163,20 @@ def _write_runnable_notebooks(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     from tools.build_book import notebook_files
-    from tools.runnable_notebooks import MissingInstallCell, write_runnable_notebooks
+    from tools.runnable_notebooks import (MissingInstallCell, write_executed_copies,
+                                          write_runnable_notebooks)
 
-    srcdir = Path(app.srcdir)
+    srcdir, outdir = Path(app.srcdir), Path(app.outdir)
     chapters = [path for path in notebook_files(srcdir) if path.suffix == ".md"]
     try:
-        write_runnable_notebooks(Path(app.outdir), chapters, BookSite.from_config(srcdir), srcdir)
+        write_runnable_notebooks(outdir, chapters, BookSite.from_config(srcdir), srcdir)
+        write_executed_copies(outdir, outdir.parent / "jupyter_execute",
+                              Path(app.env.mystnb_config.execution_cache_path),
+                              [path.relative_to(srcdir).with_suffix("").as_posix() for path in chapters])
     except MissingInstallCell as error:
         raise ExtensionError(str(error)) from None
+    except KeyError as error:
+        raise ExtensionError(f"a chapter has no executed copy in the cache: {error}") from None
 
 
 def setup(app):

@@ -40,7 +40,8 @@ def kernel_of(python: Path, name: str, path: list[Path] = ()):
     with tempfile.TemporaryDirectory(prefix="kernelspec-") as root:
         spec_dir = Path(root) / "kernels" / name
         spec_dir.mkdir(parents=True)
-        spec = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        # Absolute, not resolved: a venv's python is a link to the base interpreter.
+        spec = {"argv": [os.path.abspath(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": f"Python ({name})", "language": "python"}
         if path:
             spec["env"] = {"PYTHONPATH": os.pathsep.join(str(p) for p in path)}

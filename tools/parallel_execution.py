@@ -11,6 +11,12 @@ jupyter-cache's own ``local-parallel`` executor, scheduled for many short chapte
   at once instead of being asked to exit: a polite exit with TensorFlow loaded spends about
   1.5 s of CPU tearing the interpreter down, for nothing the book keeps.
 
+* Consecutive stream outputs of a cell are joined as they were printed (nbconvert's
+  CoalesceStreamsPreprocessor) before they are cached. The kernel sends what a cell prints in
+  chunks cut wherever its flush timer fires, on a loaded machine even inside a line, and
+  myst-nb's own merge (``nb_merge_streams``) ends every chunk with a line break: a
+  ``print("a:", x)`` could then show ``a:`` and ``x`` on two lines.
+
 Outputs are those of an ordinary Jupyter kernel started in the chapter's folder, exactly as
 Jupyter Book's own execution would produce them. By default that kernel is the notebook's own
 (``python3``); ``kernel_name`` picks another, e.g. one of the second test environment
@@ -29,6 +35,7 @@ from jupyter_cache.executors.basic import (
     ProcessData,
 )
 from jupyter_cache.executors.utils import single_nb_execution
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 
 def parallel_workers() -> int:
@@ -43,7 +50,7 @@ class ChapterWorker(ExecutionWorkerLocalMProc):
 
     def execute(self, project_nb, data: ProcessData):
         kernel = {"kernel_name": self.kernel_name} if self.kernel_name else {}
-        return single_nb_execution(
+        result = single_nb_execution(
             project_nb.nb,
             cwd=str(Path(project_nb.uri).parent),
             timeout=data.timeout,
@@ -51,6 +58,8 @@ class ChapterWorker(ExecutionWorkerLocalMProc):
             shutdown_kernel="immediate",
             **kernel,
         )
+        CoalesceStreamsPreprocessor().preprocess(project_nb.nb, {})  # cached as printed
+        return result
 
 
 class BalancedExecutor(JupyterExecutorLocalMproc):

@@ -1,7 +1,8 @@
 """The notebooks the build publishes beside the HTML, for Colab and for downloading.
 
 * every chapter as a runnable ``.ipynb`` without outputs, ``notebooks/<docname>.ipynb``
-  (the theme's download button keeps offering the executed copy, ``_sources/<docname>.ipynb``);
+  (the theme's download button keeps offering the executed copy, ``_sources/<docname>.ipynb``,
+  which :func:`write_executed_copies` fills with the outputs);
 * every exercise's student copy (no solutions, no hidden tests), made exactly as Binder's
   postBuild makes it, ``notebooks/exercises/<a>/<a>.ipynb`` with the assignment's other files.
 
@@ -41,6 +42,27 @@ def chapter_notebook(source: Path) -> nbformat.NotebookNode:
     nb.metadata.setdefault("language_info", {"name": "python"})
     nbformat.validate(nb)
     return nb
+
+
+def write_executed_copies(html_dir: Path, executed_dir: Path, cache_path: Path,
+                          docnames: list[str]) -> list[Path]:
+    """Put the outputs into the executed chapters the download menu offers (``_sources/``).
+
+    The theme copies myst-nb's ``jupyter_execute/<doc>.ipynb``, which myst-nb writes before it
+    merges the cached outputs in (cache mode): the "executed" download has none. Each copy is
+    merged with its record of the execution cache here; raises KeyError if one has none.
+    """
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(cache_path))
+    written = []
+    for docname in docnames:
+        nb = nbformat.read(Path(executed_dir) / f"{docname}.ipynb", as_version=4)
+        _, executed = cache.merge_match_into_notebook(nb)
+        target = Path(html_dir) / "_sources" / f"{docname}.ipynb"
+        nbformat.write(executed, target)
+        written.append(target)
+    return written
 
 
 def write_runnable_notebooks(html_dir: Path, chapters: list[Path], site: BookSite,
