@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -42,6 +43,8 @@ MYST_READER = {"type": "plugin", "name": "myst_nb_md"}
 STRICT_FLAGS = ["-W", "-n", "--keep-going"]
 # In the cache folder: the hashes of the chapters the last successful pre-execution saw.
 FINGERPRINT_FILE = "preexecuted-chapters.json"
+# In the cache folder: which environment executed the cached chapters.
+KERNEL_FILE = "executed-by.txt"
 # myst-nb logs this once per notebook it executes itself (cache miss).
 SPHINX_EXECUTION_LINE = re.compile(r"Executing notebook using")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -129,7 +132,8 @@ def _fingerprint(paths: list[Path]) -> dict[str, str]:
     return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
 
 
-def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT, kernel_name: str | None = None) -> list[str]:
+def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT, kernel_name: str | None = None,
+               kernel_label: str = "python3") -> list[str]:
     """Execute the chapters that have no up-to-date cache entry, in parallel.
 
     Returns the paths of the notebooks that were executed. Raises ``RuntimeError`` when a
@@ -140,11 +144,16 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT, kernel_name: str | 
     (a fingerprint file in the cache folder records their hashes), nothing is imported or
     read: the cache already matches, and Sphinx will confirm it (the caller checks that
     Sphinx executed nothing).
+
+    ``kernel_name`` runs the chapters in another kernel than the notebooks' own;
+    ``kernel_label`` names its environment (e.g. its interpreter's path). A cache filled by
+    another environment is executed anew (its outputs are not this environment's).
     """
     notebooks = notebook_files(book_root)
     fingerprint = _fingerprint(notebooks)
     stamp = cache_dir / FINGERPRINT_FILE
-    if stamp.exists() and json.loads(stamp.read_text()) == fingerprint:
+    stamped = {"kernel": kernel_label, "chapters": fingerprint}
+    if stamp.exists() and json.loads(stamp.read_text()) == stamped:
         return []
 
     from jupyter_cache import get_cache
@@ -161,9 +170,13 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT, kernel_name: str | 
     logger = logging.getLogger("tools.build_book")
     from tools.parallel_execution import BalancedExecutor
 
+    kernel_file = cache_dir / KERNEL_FILE
+    other_environment = not kernel_file.is_file() or kernel_file.read_text() != kernel_label
+    kernel_file.write_text(kernel_label)
     executor = BalancedExecutor(cache=cache, logger=logger, kernel_name=kernel_name)
     result = executor.run_and_cache(
-        timeout=settings.get("timeout", 300), allow_errors=settings.get("allow_errors", False)
+        timeout=settings.get("timeout", 300), allow_errors=settings.get("allow_errors", False),
+        force=other_environment,
     )
     failed = result.excepted + result.errored
     if failed:
@@ -172,7 +185,7 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT, kernel_name: str | 
             record = cache.get_project_record(uri)
             print(f"--- {uri} failed:\n{record.traceback}", file=sys.stderr)
         raise RuntimeError(f"{len(failed)} notebook(s) failed to execute: {', '.join(failed)}")
-    stamp.write_text(json.dumps(fingerprint, indent=1))
+    stamp.write_text(json.dumps(stamped, indent=1))
     return result.succeeded
 
 
@@ -227,7 +240,8 @@ def build(path_output: Path | None = None, *, parallel: bool = True, extra_args=
         from tools.compat_env import PACKAGE_SOURCES, kernel_of
 
         with kernel_of(Path(kernel_python), "book-kernel", [PACKAGE_SOURCES]) as kernel_name:
-            result.preexecuted = preexecute(cache_dir, kernel_name=kernel_name)
+            result.preexecuted = preexecute(cache_dir, kernel_name=kernel_name,
+                                            kernel_label=os.path.abspath(kernel_python))
     elif parallel:
         result.preexecuted = preexecute(cache_dir)
     result.preexecute_seconds = time.perf_counter() - started

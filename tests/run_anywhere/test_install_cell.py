@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import jupytext
@@ -110,7 +109,8 @@ def fresh_env(tmp_path_factory) -> FreshEnvironment:
     checkout = root / "checkout"
     checkout.mkdir()
     commit = _working_tree_checkout(checkout)
-    site = dataclasses.replace(SITE, repository_url=f"file://{checkout}", branch=commit)
+    # localhost: older pips (Python 3.11's ensurepip) reject a git+file URL with no host.
+    site = dataclasses.replace(SITE, repository_url=f"file://localhost{checkout}", branch=commit)
     return FreshEnvironment(python, site_packages, checkout, site)
 
 
