@@ -4,7 +4,7 @@ PYTHON ?= python3
 # The second environment (older TensorFlow, like Colab's): a venv with pip, outside the book sources.
 COMPAT_VENV ?= .venv-compat
 
-.PHONY: book test compat-env book-sequential clean-book
+.PHONY: book test test-compat compat-env book-sequential clean-book
 
 ## Install the pinned packages, then build the book: chapters executed in parallel into
 ## the jupyter-cache, then a strict Sphinx build (-W -n --keep-going). HTML: _build/html.
@@ -25,6 +25,11 @@ test: compat-env
 compat-env:
 	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-compat.txt
+
+## Only the second environment's part of the tests (the chapters, the book tests on their
+## outputs, the exercises' solutions, the first cell in a fresh environment).
+test-compat: compat-env
+	$(PYTHON) -m pytest -m compat
 
 ## Jupyter Book's own sequential execution, for comparison (no install step).
 book-sequential:
