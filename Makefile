@@ -9,9 +9,12 @@ LINT_PATHS = autograder src/upsampling_course/checks.py benchmarks tests/autogra
 	tools/book_html.py tools/parallel_execution.py
 
 # The markers that `test-fast` leaves out (pyproject.toml lists them).
-SLOW_MARKERS = book or browser or grading or kernels or training
+SLOW_MARKERS = book or browser or grading or kernels or training or compat
 
-.PHONY: book test test-fast lint book-sequential clean-book
+# The second environment (older TensorFlow, like Colab's): a venv with pip, outside the book sources.
+COMPAT_VENV ?= .venv-compat
+
+.PHONY: book test test-fast lint test-compat compat-env book-sequential clean-book
 
 ## Install the pinned packages, then build the book: chapters executed in parallel into
 ## the jupyter-cache, then a strict Sphinx build (-W -n --keep-going). HTML: _build/html.
@@ -21,8 +24,9 @@ book:
 	$(PYTHON) -m tools.build_book
 
 ## Install the test tools, check the code (lint), then run the whole test suite (it builds the
-## book once, strictly), with hypothesis's full profile.
-test:
+## book once, strictly, with hypothesis's full profile, and runs the chapters and the exercises'
+## solutions once more in the second environment).
+test: compat-env
 	$(PYTHON) -m pip install -r requirements-test.txt
 	npm ci --no-audit --no-fund  # MathJax for the book, axe-core for the browser tests
 	$(MAKE) lint PYTHON=$(PYTHON)
@@ -38,6 +42,17 @@ lint:
 	$(PYTHON) -m ruff check $(LINT_PATHS)
 	$(PYTHON) -m ruff format --check $(LINT_PATHS)
 	$(PYTHON) -m mypy $(LINT_PATHS)
+
+## The second environment: TensorFlow 2.19 (requirements-compat.txt, pinned by constraints-compat.txt).
+## It lacks the course package on purpose (the tests give its kernels the sources, or install it).
+compat-env:
+	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-compat.txt
+
+## Only the second environment's part of the tests (the chapters, the book tests on their
+## outputs, the exercises' solutions, the first cell in a fresh environment).
+test-compat: compat-env
+	$(PYTHON) -m pytest -m compat
 
 ## Jupyter Book's own sequential execution, for comparison (no install step).
 book-sequential:

@@ -2,6 +2,8 @@
 
     python -m tools.build_book                      # build into ./_build (the cache is reused)
     python -m tools.build_book --path-output /tmp/b # build somewhere else (fresh if empty)
+    python -m tools.build_book --kernel-python .venv-compat/bin/python --path-output /tmp/c
+                                  # chapters run by another environment (tools/compat_env.py)
 
 Jupyter Book 1 executes notebooks one after the other inside Sphinx. A cold build is then
 dominated by TensorFlow start-ups in sequence, one per chapter, while the second core idles.
@@ -22,6 +24,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -40,6 +43,8 @@ MYST_READER = {"type": "plugin", "name": "myst_nb_md"}
 STRICT_FLAGS = ["-W", "-n", "--keep-going"]
 # In the cache folder: the hashes of the chapters the last successful pre-execution saw.
 FINGERPRINT_FILE = "preexecuted-chapters.json"
+# In the cache folder: which environment executed the cached chapters.
+KERNEL_FILE = "executed-by.txt"
 # myst-nb logs this once per notebook it executes itself (cache miss).
 SPHINX_EXECUTION_LINE = re.compile(r"Executing notebook using")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -56,6 +61,8 @@ class BuildResult:
     cache_dir: Path
     preexecuted: list[str] = field(default_factory=list)
     preexecute_seconds: float = 0.0
+    #: Seconds each chapter's execution took (``uri`` -> seconds), from jupyter-cache's records.
+    chapter_seconds: dict[str, float] = field(default_factory=dict)
     sphinx_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     sphinx_executed: int = 0
@@ -100,7 +107,8 @@ def _fingerprint(paths: list[Path]) -> dict[str, str]:
     return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
 
 
-def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
+def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT, kernel_name: str | None = None,
+               kernel_label: str = "python3") -> list[str]:
     """Execute the chapters that have no up-to-date cache entry, in parallel.
 
     Returns the paths of the notebooks that were executed. Raises ``RuntimeError`` when a
@@ -111,11 +119,16 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
     (a fingerprint file in the cache folder records their hashes), nothing is imported or
     read: the cache already matches, and Sphinx will confirm it (the caller checks that
     Sphinx executed nothing).
+
+    ``kernel_name`` runs the chapters in another kernel than the notebooks' own;
+    ``kernel_label`` names its environment (e.g. its interpreter's path). A cache filled by
+    another environment is executed anew (its outputs are not this environment's).
     """
     notebooks = notebook_files(book_root)
     fingerprint = _fingerprint(notebooks)
     stamp = cache_dir / FINGERPRINT_FILE
-    if stamp.exists() and json.loads(stamp.read_text()) == fingerprint:
+    stamped = {"kernel": kernel_label, "chapters": fingerprint}
+    if stamp.exists() and json.loads(stamp.read_text()) == stamped:
         return []
 
     from jupyter_cache import get_cache
@@ -132,9 +145,13 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
     logger = logging.getLogger("tools.build_book")
     from tools.parallel_execution import BalancedExecutor
 
-    executor = BalancedExecutor(cache=cache, logger=logger)
+    kernel_file = cache_dir / KERNEL_FILE
+    other_environment = not kernel_file.is_file() or kernel_file.read_text() != kernel_label
+    kernel_file.write_text(kernel_label)
+    executor = BalancedExecutor(cache=cache, logger=logger, kernel_name=kernel_name)
     result = executor.run_and_cache(
-        timeout=settings.get("timeout", 300), allow_errors=settings.get("allow_errors", False)
+        timeout=settings.get("timeout", 300), allow_errors=settings.get("allow_errors", False),
+        force=other_environment,
     )
     failed = result.excepted + result.errored
     if failed:
@@ -143,7 +160,7 @@ def preexecute(cache_dir: Path, book_root: Path = BOOK_ROOT) -> list[str]:
             record = cache.get_project_record(uri)
             print(f"--- {uri} failed:\n{record.traceback}", file=sys.stderr)
         raise RuntimeError(f"{len(failed)} notebook(s) failed to execute: {', '.join(failed)}")
-    stamp.write_text(json.dumps(fingerprint, indent=1))
+    stamp.write_text(json.dumps(stamped, indent=1))
     return result.succeeded
 
 
@@ -169,16 +186,42 @@ def sphinx_build(path_output: Path, log_path: Path, book_root: Path = BOOK_ROOT,
     return completed.returncode, log
 
 
-def build(path_output: Path | None = None, *, parallel: bool = True, extra_args=(), quiet: bool = False) -> BuildResult:
-    """Pre-execute (when ``parallel``) and build the book into ``path_output/_build``."""
+def chapter_seconds(cache_dir: Path) -> dict[str, float]:
+    """How long each cached chapter took to execute (jupyter-cache records it)."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(cache_dir))
+    seconds = {}
+    for record in cache.list_project_records():
+        cached = cache.get_cached_project_nb(record.uri)
+        if cached is not None and "execution_seconds" in cached.data:
+            seconds[record.uri] = cached.data["execution_seconds"]
+    return seconds
+
+
+def build(path_output: Path | None = None, *, parallel: bool = True, extra_args=(), quiet: bool = False,
+          kernel_python: Path | None = None) -> BuildResult:
+    """Pre-execute (when ``parallel``) and build the book into ``path_output/_build``.
+
+    ``kernel_python``: execute the chapters with a kernel of that interpreter (another
+    environment, see tools/compat_env.py) instead of the notebooks' own ``python3``.
+    """
     path_output = Path(path_output or BOOK_ROOT).resolve()
     build_dir = path_output / "_build"
     cache_dir = build_dir / ".jupyter_cache"
     result = BuildResult(1, build_dir / "build.log", build_dir / "html", cache_dir)
     started = time.perf_counter()
-    if parallel:
+    if parallel and kernel_python:
+        from tools.compat_env import PACKAGE_SOURCES, kernel_of
+
+        with kernel_of(Path(kernel_python), "book-kernel", [PACKAGE_SOURCES]) as kernel_name:
+            result.preexecuted = preexecute(cache_dir, kernel_name=kernel_name,
+                                            kernel_label=os.path.abspath(kernel_python))
+    elif parallel:
         result.preexecuted = preexecute(cache_dir)
     result.preexecute_seconds = time.perf_counter() - started
+    if parallel:
+        result.chapter_seconds = chapter_seconds(cache_dir)
     started = time.perf_counter()
     result.returncode, log = sphinx_build(path_output, result.log_path, extra_args=extra_args)
     result.sphinx_seconds = time.perf_counter() - started
@@ -202,9 +245,14 @@ def main(argv=None) -> int:
                         help="folder that receives _build/ (default: the book folder)")
     parser.add_argument("--sequential", action="store_true",
                         help="skip the parallel pre-execution (Sphinx then executes the chapters one by one)")
+    parser.add_argument("--kernel-python", type=Path, default=None,
+                        help="execute the chapters with this interpreter's kernel "
+                             "(e.g. .venv-compat/bin/python, the second test environment)")
     args = parser.parse_args(argv)
+    if args.sequential and args.kernel_python:
+        parser.error("--kernel-python needs the parallel pre-execution")
     try:
-        result = build(args.path_output, parallel=not args.sequential)
+        result = build(args.path_output, parallel=not args.sequential, kernel_python=args.kernel_python)
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1

@@ -17,7 +17,9 @@ jupyter-cache's own ``local-parallel`` executor, scheduled for many short chapte
 
 Outputs are those of an ordinary Jupyter kernel started in the chapter's folder, as Jupyter
 Book's own execution would produce them, except for the errors' short form above (``make
-book-sequential``, Jupyter Book's own execution, shows full tracebacks).
+book-sequential``, Jupyter Book's own execution, shows full tracebacks). By default that kernel
+is the notebook's own (``python3``); ``kernel_name`` picks another, e.g. one of the second test
+environment (tools/compat_env.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from jupyter_cache.executors.basic import (
     ProcessData,
 )
 from jupyter_cache.executors.utils import single_nb_execution
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from nbformat import NotebookNode
 
 #: Command-line options of every chapter's kernel.
@@ -49,26 +52,19 @@ def join_stream_pieces(nb: NotebookNode) -> None:
     A kernel sends what a cell prints in pieces, on a timer, and on a busy machine a piece
     can end in the middle of a line. myst-nb merges a cell's pieces with a line break after
     each, so ``print("output shape:", shape)`` could come out on two lines, depending on load.
+    nbconvert's CoalesceStreamsPreprocessor does the joining.
     """
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        joined: list[NotebookNode] = []
-        for output in cell.outputs:
-            previous = joined[-1] if joined else None
-            if (output.output_type == "stream" and previous is not None
-                    and previous.output_type == "stream" and previous.name == output.name):
-                previous.text += output.text
-            else:
-                joined.append(output)
-        cell.outputs = joined
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
 
 
 class ChapterWorker(ExecutionWorkerLocalMProc):
     """Executes one chapter in its own folder; stops the kernel as soon as it is done."""
 
-    @staticmethod
-    def execute(project_nb, data: ProcessData):
+    def __init__(self, kernel_name: str | None = None):
+        self.kernel_name = kernel_name
+
+    def execute(self, project_nb, data: ProcessData):
+        kernel = {"kernel_name": self.kernel_name} if self.kernel_name else {}
         result = single_nb_execution(
             project_nb.nb,
             cwd=str(Path(project_nb.uri).parent),
@@ -76,21 +72,25 @@ class ChapterWorker(ExecutionWorkerLocalMProc):
             allow_errors=data.allow_errors,
             shutdown_kernel="immediate",
             extra_arguments=KERNEL_ARGUMENTS,
+            **kernel,
         )
         join_stream_pieces(project_nb.nb)
         return result
 
 
 class BalancedExecutor(JupyterExecutorLocalMproc):
-    def run_and_cache(
-        self, *, filter_uris=None, filter_pks=None, timeout=30, allow_errors=False, force=False
-    ) -> ExecutorRunResult:
+    def __init__(self, cache, logger=None, kernel_name: str | None = None):
+        super().__init__(cache, logger)
+        self.kernel_name = kernel_name
+
+    def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30,
+                      allow_errors=False, force=False) -> ExecutorRunResult:
         records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True, force=force)
         tasks = [ProcessData(r.pk, r.uri, self.cache, timeout, allow_errors) for r in records]
         if not tasks:
             return ExecutorRunResult()
         with multiprocessing.Pool(min(parallel_workers(), len(tasks))) as pool:
-            results = list(pool.imap_unordered(ChapterWorker(), tasks, chunksize=1))
+            results = list(pool.imap_unordered(ChapterWorker(self.kernel_name), tasks, chunksize=1))
         return ExecutorRunResult(
             succeeded=[uri for status, uri in results if status == 0],
             excepted=[uri for status, uri in results if status == 1],

@@ -1,8 +1,10 @@
 """The built book, for tests that read its HTML.
 
 The session fixture ``built_book`` (exported by tests/conftest.py) builds the book once with
-the strict build tool into a fresh temporary folder and returns a :class:`BuiltBook`. A
-chapter's tests then need a few lines, e.g.::
+the strict build tool into a fresh temporary folder and returns a :class:`BuiltBook`. In
+tests/book/ it stands for two books in turn (tests/book/conftest.py): the pinned build and the
+one whose chapters ran in the second environment (``compat_book``), so every value test holds
+in both. A chapter's tests then need a few lines, e.g.::
 
     def test_unpooling_values(built_book):
         assert "0 0 6 0" in built_book.chapter_text("unpooling")
@@ -14,6 +16,7 @@ named by their path without suffix (``"intro"``, ``"bibliography"``).
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ from bs4 import BeautifulSoup, Tag
 
 from tools.build_book import BuildResult, build
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -188,16 +192,48 @@ def objectives_and_summary(book: BuiltBook, name: str) -> tuple[list[str], list[
     return items(box), items(summary)
 
 
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> BuiltBook:
-    """Build the book once per session: fresh folder, parallel pre-execution, strict Sphinx.
+def strict_build(path_output: Path, kernel_python: Path | None = None) -> BuiltBook:
+    """Build the book into a fresh folder: parallel pre-execution, strict Sphinx.
 
-    Fails (for every test using it) unless the build exits 0, logs no warning, and the Sphinx
-    build found every chapter in the cache the pre-execution filled.
+    Fails unless the build exits 0, logs no warning, and the Sphinx build found every chapter
+    in the cache the pre-execution filled. ``kernel_python``: the chapters run in that
+    interpreter's environment (the second test environment, tools/compat_env.py).
     """
-    result = build(tmp_path_factory.mktemp("book"), quiet=True)
+    result = build(path_output, quiet=True, kernel_python=kernel_python)
     problems = "\n".join(result.warnings) or "(no warnings)"
     assert result.returncode == 0, f"jupyter-book build failed; log: {result.log_path}\n{problems}"
     assert not result.warnings, f"the strict build logged warnings:\n{problems}"
     assert result.sphinx_executed == 0, "Sphinx executed notebooks the pre-execution had cached"
     return BuiltBook(result)
+
+
+@pytest.fixture(scope="session")
+def pinned_book(tmp_path_factory) -> BuiltBook:
+    """The book built once per session with the pinned environment (requirements.txt)."""
+    return strict_build(tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="session")
+def compat_book(tmp_path_factory) -> BuiltBook:
+    """The book with every chapter executed in the second environment (TensorFlow 2.19,
+    ``make compat-env``); the HTML is made by the pinned Sphinx from that execution.
+
+    Also writes each chapter's execution time there to test-artifacts/compat-timings.json.
+    """
+    from tools.compat_env import compat_python
+
+    book = strict_build(tmp_path_factory.mktemp("book-compat"), kernel_python=compat_python())
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "compat-timings.json").write_text(json.dumps({
+        "preexecute_seconds": round(book.result.preexecute_seconds, 1),
+        "sphinx_seconds": round(book.result.sphinx_seconds, 1),
+        "chapters": {Path(uri).stem: round(seconds, 1)
+                     for uri, seconds in sorted(book.result.chapter_seconds.items())},
+    }, indent=2))
+    return book
+
+
+@pytest.fixture(scope="session")
+def built_book(pinned_book) -> BuiltBook:
+    """The pinned build (tests/book/ reads the second environment's build too: its conftest)."""
+    return pinned_book

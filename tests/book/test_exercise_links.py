@@ -1,13 +1,13 @@
-"""Each chapter links the graded exercises that belong to it, as Binder links to student copies."""
+"""Each chapter links the graded exercises that belong to it: their student copies in Binder, in
+Colab, and for download (tests/book/test_launch_links.py checks that every such link resolves)."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
-import yaml
 
 from autograder.sources import list_assignments
+from tools.publishing import BookSite, binder_student_copy_path, exercise_notebook_path, relative_to_page
 
 pytestmark = pytest.mark.book
 
@@ -28,17 +28,20 @@ def test_every_exercise_is_linked_from_a_chapter():
 
 
 @pytest.mark.parametrize("chapter", sorted(EXERCISES_OF))
-def test_chapter_links_its_exercises_in_binder(built_book, chapter):
-    config = yaml.safe_load((REPO / "_config.yml").read_text())
-    binder = config["launch_buttons"]["binderhub_url"].rstrip("/")
-    repo = urlparse(config["repository"]["url"]).path.strip("/")
-    found = {}
-    for link in built_book.article(chapter).select("a[href]"):
-        url = urlparse(link["href"])
-        if f"{url.scheme}://{url.netloc}" == binder and "urlpath" in url.query:
-            found[link.get_text(strip=True)] = (url.path, parse_qs(url.query)["urlpath"][0])
+def test_chapter_offers_its_exercises_in_binder_colab_and_for_download(built_book, chapter):
+    site = BookSite.from_config()
+    offered = {}  # exercise name -> {link text: href}
+    for code in built_book.article(chapter).select("code"):
+        name = code.get_text(strip=True)
+        links = {}
+        for sibling in code.find_next_siblings("a", limit=3):
+            links[sibling.get_text(strip=True)] = sibling["href"]
+        if links:
+            offered[name] = links
     for name in EXERCISES_OF[chapter]:
-        assert name in found, f"{chapter} does not link {name}: {found}"
-        path, urlpath = found[name]
-        assert path == f"/v2/gh/{repo}/{config['repository']['branch']}"
-        assert urlpath == f"lab/tree/exercises/student/{name}/{name}.ipynb"
+        assert name in offered, f"{chapter} does not link {name}: {offered}"
+        assert offered[name] == {
+            "Binder": site.binder_url(binder_student_copy_path(name)),
+            "Colab": site.colab_url(exercise_notebook_path(name)),
+            "download": relative_to_page(f"chapters/{chapter}", exercise_notebook_path(name)),
+        }

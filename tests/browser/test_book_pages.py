@@ -100,20 +100,21 @@ def test_sidebar_lists_every_page(page_visits, book_server, page):
     assert expected <= listed, f"{page}: missing from the sidebar: {sorted(expected - listed)}"
 
 
-def _repository() -> tuple[str, str, str]:
+def _repository() -> tuple[str, str, str, str]:
     config = yaml.safe_load((REPO / "_config.yml").read_text())
     org, repo = config["repository"]["url"].rstrip("/").split("/")[-2:]
-    return org, repo, config["repository"].get("branch", "main")
+    return org, repo, config["repository"]["branch"], config["repository"]["publish_branch"]
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
 def test_launch_buttons_point_at_the_chapter(page_visits, page):
-    org, repo, branch = _repository()
+    """Binder opens the chapter's source; Colab its runnable notebook on the publish branch."""
+    org, repo, branch, published = _repository()
     links = {link["text"]: link["href"] for link in page_visits[page].navigation["launch"]}
     assert links.get("Binder") == (
         f"https://mybinder.org/v2/gh/{org}/{repo}/{branch}?urlpath=lab/tree/{page}.md")
     assert links.get("Colab") == (
-        f"https://colab.research.google.com/github/{org}/{repo}/blob/{branch}/{page}.md")
+        f"https://colab.research.google.com/github/{org}/{repo}/blob/{published}/notebooks/{page}.ipynb")
     assert (REPO / f"{page}.md").is_file()
 
 

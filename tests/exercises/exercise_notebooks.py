@@ -62,9 +62,9 @@ class KernelSession:
               "print(_json_under_test.dumps(_records_under_test))\n"
               "_records_under_test.clear()\n")
 
-    def __init__(self, nb: nbformat.NotebookNode, workdir: Path, seed: str):
+    def __init__(self, nb: nbformat.NotebookNode, workdir: Path, seed: str, kernel_name: str = "python3"):
         self.nb = nb
-        self.client = NotebookClient(nb, timeout=300, kernel_name="python3",
+        self.client = NotebookClient(nb, timeout=300, kernel_name=kernel_name,
                                      resources={"metadata": {"path": str(workdir)}})
         self.env = {**os.environ, SEED_ENV: seed}
 

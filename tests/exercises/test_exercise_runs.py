@@ -55,11 +55,15 @@ def test_hidden_checks_use_inputs_drawn_from_the_grading_seed(name, solution_run
                 assert record["value"] == before[check_name]["value"], check_name
 
 
+@pytest.mark.parametrize("copy", ["nbgrader release", "published with the book"])
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_release_has_no_solution_code_and_no_hidden_tests(name, release_course, source_notebooks):
+def test_release_has_no_solution_code_and_no_hidden_tests(name, copy, request, source_notebooks):
+    """Guards both student copies: nbgrader's release and the one the book publishes for download."""
     import nbformat
 
-    released = nbformat.read(release_course / "release" / name / f"{name}.ipynb", as_version=4)
+    folder = (request.getfixturevalue("release_course") / "release" if copy == "nbgrader release"
+              else request.getfixturevalue("published_copies"))
+    released = nbformat.read(folder / name / f"{name}.ipynb", as_version=4)
     source = source_notebooks[name]
     assert [nbgrader_meta(c) and nbgrader_meta(c)["grade_id"] for c in released.cells] == \
         [nbgrader_meta(c) and nbgrader_meta(c)["grade_id"] for c in source.cells]

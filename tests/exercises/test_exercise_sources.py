@@ -13,6 +13,8 @@ import pytest
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
 from autograder.sources import list_assignments, read_source_notebook, write_source_notebooks
+from tools.publishing import BookSite
+from tools.runnable_notebooks import install_cell_problem
 
 from .exercise_notebooks import ASSIGNMENTS, EXERCISES, check_names, is_test_cell, nbgrader_meta
 
@@ -91,12 +93,16 @@ def test_nbgrader_metadata_is_valid_and_complete(name, source_notebooks):
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_first_code_cell_is_the_read_only_setup(name, source_notebooks):
-    first = next(c for c in source_notebooks[name].cells if c.cell_type == "code")
-    meta = nbgrader_meta(first)
-    assert meta["locked"] and not meta["grade"] and not meta["solution"]
-    assert "from upsampling_course.checks import check, check_hidden" in first.source
-    assert "uc.setup_keras(seed=0)" in first.source
+def test_first_code_cells_are_the_read_only_install_and_setup(name, source_notebooks):
+    """The install cell (so the notebook runs on Colab), then the setup; both locked, so the
+    grader runs the instructor's copies whatever a submission did to them."""
+    install, setup = [c for c in source_notebooks[name].cells if c.cell_type == "code"][:2]
+    for cell in (install, setup):
+        meta = nbgrader_meta(cell)
+        assert meta["locked"] and not meta["grade"] and not meta["solution"]
+    assert install_cell_problem(source_notebooks[name], BookSite.from_config()) is None
+    assert "from upsampling_course.checks import check, check_hidden" in setup.source
+    assert "uc.setup_keras(seed=0)" in setup.source
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
