@@ -6,7 +6,8 @@ PYTHON ?= python3
 # repository joins once it passes (one list, here).
 LINT_PATHS = autograder src/upsampling_course/checks.py benchmarks tests/autograder \
 	tests/benchmarks tests/test_checks.py tests/conftest.py tests/hypothesis_profiles.py tools/__init__.py tools/toc.py \
-	tools/book_html.py tools/parallel_execution.py
+	tools/book_html.py tools/parallel_execution.py tools/notebook_markdown.py \
+	tests/run_anywhere/test_notebook_markdown.py
 
 # The markers that `test-fast` leaves out (pyproject.toml lists them).
 SLOW_MARKERS = book or browser or grading or kernels or training or compat

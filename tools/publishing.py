@@ -44,13 +44,15 @@ class BookSite:
     publish_branch: str
     binderhub: str  # the BinderHub, e.g. https://mybinder.org
     colab: str  # Colab, https://colab.research.google.com
+    book_url: str = ""  # the published HTML (``html: baseurl``), ending with "/"
 
     @classmethod
     def from_config(cls, book_root: Path = BOOK_ROOT) -> BookSite:
         config = yaml.safe_load((book_root / "_config.yml").read_text())
         repository, launch = config["repository"], config["launch_buttons"]
         return cls(repository["url"].rstrip("/"), repository["branch"], repository["publish_branch"],
-                   launch["binderhub_url"].rstrip("/"), launch["colab_url"].rstrip("/"))
+                   launch["binderhub_url"].rstrip("/"), launch["colab_url"].rstrip("/"),
+                   config["html"]["baseurl"].rstrip("/") + "/")
 
     @property
     def owner_and_name(self) -> str:

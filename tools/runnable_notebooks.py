@@ -1,6 +1,6 @@
 """The notebooks the build publishes beside the HTML, for Colab and for downloading.
 
-* every chapter as a runnable ``.ipynb`` without outputs, ``notebooks/<docname>.ipynb``
+* every chapter as a runnable ``.ipynb`` without outputs, its MyST markup made plain Markdown, ``notebooks/<docname>.ipynb``
   (the theme's download button keeps offering the executed copy, ``_sources/<docname>.ipynb``,
   which :func:`write_executed_copies` fills with the outputs);
 * every exercise's student copy (no solutions, no hidden tests), made exactly as Binder's
@@ -18,6 +18,7 @@ import jupytext
 import nbformat
 
 from autograder.student_copies import write_student_copies
+from tools.notebook_markdown import Chapter, plain_markdown_cells
 from tools.publishing import BOOK_ROOT, NOTEBOOKS_DIR, BookSite, chapter_notebook_path
 
 
@@ -35,9 +36,14 @@ def install_cell_problem(nb: nbformat.NotebookNode, site: BookSite) -> str | Non
     return None
 
 
-def chapter_notebook(source: Path) -> nbformat.NotebookNode:
-    """A MyST chapter as a plain notebook: the same cells, no outputs, no jupytext header."""
+def chapter_notebook(source: Path, site: BookSite | None = None,
+                     book_root: Path = BOOK_ROOT) -> nbformat.NotebookNode:
+    """A MyST chapter as a plain notebook: the same cells, no outputs, no jupytext header, and
+    Markdown any notebook front end renders (tools/notebook_markdown.py)."""
     nb = jupytext.read(source, fmt="md:myst")
+    site = site or BookSite.from_config(book_root)
+    chapter = Chapter(Path(source), Path(book_root), site, site.book_url)
+    plain_markdown_cells(nb, chapter, Path(book_root) / "references.bib")
     nb.metadata.pop("jupytext", None)
     nb.metadata.setdefault("language_info", {"name": "python"})
     nbformat.validate(nb)
@@ -75,7 +81,7 @@ def write_runnable_notebooks(html_dir: Path, chapters: list[Path], site: BookSit
     html_dir = Path(html_dir)
     written, problems = [], []
     for source in chapters:
-        nb = chapter_notebook(source)
+        nb = chapter_notebook(source, site, book_root)
         docname = source.relative_to(book_root).with_suffix("").as_posix()
         if problem := install_cell_problem(nb, site):
             problems.append(f"{source.relative_to(book_root)}: {problem}")
