@@ -172,6 +172,8 @@ NAVIGATION = """() => ({
   launch: Array.from(document.querySelectorAll('a[href]'))
     .filter(a => /mybinder\\.org|colab\\.research\\.google\\.com/.test(a.href))
     .map(a => ({text: a.textContent.trim(), href: a.href})),
+  launch_buttons: Array.from(document.querySelectorAll('.dropdown-launch-buttons a[href]'))
+    .map(a => ({text: a.textContent.trim(), href: a.href})),
   title: document.querySelector('.bd-article h1')?.textContent ?? null,
 })"""
 
@@ -227,11 +229,14 @@ FIGURE_TEXT = """async () => {
 }"""
 
 #: What a phone reader could miss: printed outputs that scroll sideways, tables wider than
-#: the column, and heading words split over two lines.
+#: the column (the explorer's grids excepted: they scroll in their own box, by design), and
+#: heading words split over two lines.
 PHONE_READING = """() => {
   const article = document.querySelector('.bd-article');
   const outputs = Array.from(article.querySelectorAll('div.cell_output pre'));
-  const tables = Array.from(article.querySelectorAll('table'));
+  // The explorer's grids scroll in their own focusable box by design (tests/browser/test_explorer.py).
+  const tables = Array.from(article.querySelectorAll('table'))
+    .filter((table) => !table.closest('.upsampling-explorer'));
   const brokenWords = [];
   for (const heading of article.querySelectorAll('h1, h2, h3')) {
     const walker = document.createTreeWalker(heading, NodeFilter.SHOW_TEXT);
