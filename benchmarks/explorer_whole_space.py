@@ -14,6 +14,7 @@ with Keras (tests/browser/test_explorer.py runs a fixed sample of 240 of them in
 Prints how many combinations it checked, how many Keras refused and for how many the values
 were compared, and every mismatch; exits 1 if any combination differs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,15 @@ from tests.browser.explorer_checks import ExplorerPage, KerasOracle, check, whol
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--html", type=Path, default=REPO / "_build" / "html", help="the built book (default: _build/html)")
-    parser.add_argument("--page", default="chapters/conv2d-transpose", help="a page that embeds the explorer")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        default=REPO / "_build" / "html",
+        help="the built book (default: _build/html)",
+    )
+    parser.add_argument(
+        "--page", default="chapters/conv2d-transpose", help="a page that embeds the explorer"
+    )
     parser.add_argument("--limit", type=int, default=None, help="stop after this many combinations")
     args = parser.parse_args(argv)
     if not (args.html / f"{args.page}.html").is_file():
@@ -48,18 +56,30 @@ def main(argv=None) -> int:
         explorer.open_sections()
         for number, settings in enumerate(space, start=1):
             shown = explorer.show(settings)
-            tally["refused by Keras" if shown.refusal else "values compared" if "output" in shown.grids else "shape only"] += 1
+            tally[
+                "refused by Keras"
+                if shown.refusal
+                else "values compared"
+                if "output" in shown.grids
+                else "shape only"
+            ] += 1
             problems = check(settings, shown, oracle)
             if problems:
                 failures.append((settings, problems))
                 print(f"MISMATCH {settings}: {problems}", flush=True)
             if number % 1000 == 0:
-                print(f"{number} of {len(space)} checked, {time.perf_counter() - started:.0f} s", flush=True)
+                print(
+                    f"{number} of {len(space)} checked, {time.perf_counter() - started:.0f} s",
+                    flush=True,
+                )
         errors = list(log.console_errors)
         context.close()
     seconds = time.perf_counter() - started
-    print(f"checked {len(space)} combinations in {seconds:.0f} s ({1000 * seconds / len(space):.0f} ms each): "
-          + ", ".join(f"{count} {what}" for what, count in sorted(tally.items())))
+    print(
+        f"checked {len(space)} combinations in {seconds:.0f} s "
+        f"({1000 * seconds / len(space):.0f} ms each): "
+        + ", ".join(f"{count} {what}" for what, count in sorted(tally.items()))
+    )
     print(f"{len(failures)} mismatches; console errors: {errors or 'none'}")
     return 1 if failures or errors else 0
 

@@ -48,8 +48,13 @@ from docutils import nodes
 from sphinx.errors import ExtensionError
 
 from autograder.sources import list_assignments
-from tools.publishing import (BookSite, binder_student_copy_path, chapter_notebook_path,
-                              exercise_notebook_path, relative_to_page)
+from tools.publishing import (
+    BookSite,
+    binder_student_copy_path,
+    chapter_notebook_path,
+    exercise_notebook_path,
+    relative_to_page,
+)
 
 #: The MathJax 3 distribution installed by ``npm ci`` (package.json pins the version).
 MATHJAX = Path(__file__).resolve().parent.parent / "node_modules" / "mathjax"
@@ -79,12 +84,15 @@ _INLINE_SCRIPT = re.compile(r"<script>[^<]*</script>\n?")
 PHONE_MEDIA = "(max-width: 640px)"
 _PHONE_PAIR = re.compile(
     r'<img [^>]*?\bclass="[^"]*\bphone-layout\b[^"]*"[^>]*?\bsrc="(?P<phone>[^"]+)"[^>]*/>\s*'
-    r'(?P<wide><img [^>]*?\bclass="[^"]*\bwide-layout\b[^"]*"[^>]*/>)')
+    r'(?P<wide><img [^>]*?\bclass="[^"]*\bwide-layout\b[^"]*"[^>]*/>)'
+)
 
 
 def _picture(match: re.Match) -> str:
-    return (f'<picture><source media="{PHONE_MEDIA}" srcset="{match["phone"]}" '
-            f'type="image/svg+xml" />{match["wide"]}</picture>')
+    return (
+        f'<picture><source media="{PHONE_MEDIA}" srcset="{match["phone"]}" '
+        f'type="image/svg+xml" />{match["wide"]}</picture>'
+    )
 
 
 def _drop_repeated_scripts(html: str) -> str:
@@ -135,13 +143,17 @@ def _ship_mathjax(app, config) -> None:
 
 # Running the notebooks ----------------------------------------------------------------------
 
+
 class notebook_download(nodes.reference):
     """A link that the browser saves instead of opening (``download`` attribute)."""
 
 
 def _visit_notebook_download(translator, node) -> None:
-    translator.body.append(translator.starttag(node, "a", "", href=node["refuri"],
-                                               CLASS="reference download", download=""))
+    translator.body.append(
+        translator.starttag(
+            node, "a", "", href=node["refuri"], CLASS="reference download", download=""
+        )
+    )
 
 
 def _depart_notebook_download(translator, node) -> None:
@@ -154,8 +166,9 @@ def exercise_role(name, rawtext, text, lineno, inliner, options=None, content=No
     assignment = text.strip()
     exercises_dir = Path(env.srcdir) / "exercises"
     if assignment not in list_assignments(exercises_dir):
-        message = inliner.reporter.error(f"no exercise {assignment!r} in {exercises_dir}/source",
-                                         line=lineno)
+        message = inliner.reporter.error(
+            f"no exercise {assignment!r} in {exercises_dir}/source", line=lineno
+        )
         return [inliner.problematic(rawtext, rawtext, message)], [message]
     site = BookSite.from_config(Path(env.srcdir))
     notebook = exercise_notebook_path(assignment)
@@ -194,16 +207,22 @@ def _write_runnable_notebooks(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     from tools.build_book import notebook_files
-    from tools.runnable_notebooks import (MissingInstallCell, write_executed_copies,
-                                          write_runnable_notebooks)
+    from tools.runnable_notebooks import (
+        MissingInstallCell,
+        write_executed_copies,
+        write_runnable_notebooks,
+    )
 
     srcdir, outdir = Path(app.srcdir), Path(app.outdir)
     chapters = [path for path in notebook_files(srcdir) if path.suffix == ".md"]
     try:
         write_runnable_notebooks(outdir, chapters, BookSite.from_config(srcdir), srcdir)
-        write_executed_copies(outdir, outdir.parent / "jupyter_execute",
-                              Path(app.env.mystnb_config.execution_cache_path),
-                              [path.relative_to(srcdir).with_suffix("").as_posix() for path in chapters])
+        write_executed_copies(
+            outdir,
+            outdir.parent / "jupyter_execute",
+            Path(app.env.mystnb_config.execution_cache_path),
+            [path.relative_to(srcdir).with_suffix("").as_posix() for path in chapters],
+        )
     except MissingInstallCell as error:
         raise ExtensionError(str(error)) from None
     except KeyError as error:

@@ -83,8 +83,9 @@ class BalancedExecutor(JupyterExecutorLocalMproc):
         super().__init__(cache, logger)
         self.kernel_name = kernel_name
 
-    def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30,
-                      allow_errors=False, force=False) -> ExecutorRunResult:
+    def run_and_cache(
+        self, *, filter_uris=None, filter_pks=None, timeout=30, allow_errors=False, force=False
+    ) -> ExecutorRunResult:
         records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True, force=force)
         tasks = [ProcessData(r.pk, r.uri, self.cache, timeout, allow_errors) for r in records]
         if not tasks:
