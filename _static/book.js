@@ -20,9 +20,11 @@ document.addEventListener("DOMContentLoaded", () => {
 
 /* A table wider than the text column (a phone, say) would hide columns behind a sideways
    scroll. It gets the class "stacked" instead (book.css shows it row by row, each cell after
-   its column's header, from data-label); measured again when the window changes size. */
+   its column's header, from data-label); measured again when the window changes size. The
+   explorer's pixel grids are tables too: they scroll in their own box, and are never stacked. */
 function stackWideTables() {
   for (const table of document.querySelectorAll(".bd-article table")) {
+    if (table.closest(".upsampling-explorer")) continue;
     table.classList.remove("stacked");
     const column = table.parentElement.getBoundingClientRect().width;
     if (table.getBoundingClientRect().width <= column + 1) continue;

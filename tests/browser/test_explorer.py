@@ -159,6 +159,10 @@ def test_fits_a_phone(chromium, book_server, explorer_shots, preset):
         box = explorer.root.locator('[data-grid="output"] .ux-scroll')
         sizes = box.evaluate("(el) => ({scroll: el.scrollWidth, client: el.clientWidth, tab: el.tabIndex})")
         assert sizes["scroll"] > sizes["client"] and sizes["tab"] == 0, sizes
+        # The book's phone layout stacks wide tables row by row; a pixel grid must stay a grid.
+        page.evaluate("() => window.dispatchEvent(new Event('resize'))")
+        page.wait_for_timeout(100)
+        assert explorer.root.locator("table.stacked").count() == 0
         explorer.apply(Settings.from_state(PRESETS[preset]["state"]))
         explorer.settled()
         explorer.root.scroll_into_view_if_needed()
