@@ -3,8 +3,9 @@
 One small convolutional autoencoder is trained on scikit-learn's 8x8 digits (the data ships with
 scikit-learn: nothing is downloaded) with each upsampling method and with several seeds.  The
 encoder is the same for all of them; only the two upsampling steps of the decoder
-(2x2 -> 4x4 -> 8x8) change.  Training follows one plan (:data:`PLAN`) and stops by one rule
-(:func:`should_stop`), judged on a validation set; the test set is only measured.
+(2x2 -> 4x4 -> 8x8) change.  Training follows one plan (:data:`PLAN`): a fixed budget of
+epochs with cosine decay, and a stopping rule (:func:`should_stop`) judged on a validation set
+as a safeguard; the test set is only measured.
 
 All models are trained side by side (:mod:`upsampling_course.side_by_side`), which changes
 nothing they learn but makes the whole comparison cost a few minutes.  Everything is seeded: a
