@@ -106,6 +106,7 @@ def test_the_rule_stops_when_no_model_gained_one_percent_over_the_last_quarter()
 def test_the_last_quarter_is_the_last_fourth_of_the_epochs_and_its_gain_is_the_rules():
     assert list(last_quarter(60)) == list(range(46, 61))  # 15 epochs, after epoch 45
     assert list(last_quarter(8)) == [7, 8]
+    assert list(last_quarter(2)) == [2]  # never empty: at least the last epoch
     # The gain runs from the error after the epoch before the quarter (6) to the last (8).
     errors = np.array([9.0, 8, 7, 6, 5, 4, 3, 2])[:, None]
     assert gain_over_last_quarter(errors) == pytest.approx([1 - 2 / 4])

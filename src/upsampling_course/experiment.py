@@ -168,12 +168,13 @@ PLAN = TrainingPlan()
 
 
 def last_quarter(epochs: int) -> range:
-    """The epochs (counted from 1) of the last quarter of ``epochs``: the last ``epochs // 4``.
+    """The epochs (counted from 1) of the last quarter of ``epochs``: the last ``epochs // 4``,
+    at least the last epoch.
 
     For 60 epochs, epochs 46 to 60.  The gain over the quarter is measured from the error after
     the epoch before it (45) to the error after the last (:func:`gain_over_last_quarter`).
     """
-    return range(epochs - epochs // 4 + 1, epochs + 1)
+    return range(epochs - max(1, epochs // 4) + 1, epochs + 1)
 
 
 def gain_over_last_quarter(validation_errors: np.ndarray) -> np.ndarray:
@@ -183,6 +184,8 @@ def gain_over_last_quarter(validation_errors: np.ndarray) -> np.ndarray:
     of one epoch's errors.  The one computation the stopping rule and the chapter share.
     """
     epochs = len(validation_errors)
+    if epochs < 2:
+        raise ValueError("a gain needs the errors of at least two epochs")
     before_quarter = last_quarter(epochs).start - 1  # the epoch before the quarter, from 1
     return 1 - validation_errors[-1] / validation_errors[before_quarter - 1]
 
@@ -197,7 +200,7 @@ def should_stop(validation_errors: np.ndarray, plan: TrainingPlan = PLAN) -> boo
     epochs = len(validation_errors)
     if epochs >= plan.max_epochs:
         return True
-    if epochs < plan.min_epochs:
+    if epochs < max(plan.min_epochs, 2):  # a gain needs two epochs
         return False
     return bool(np.all(gain_over_last_quarter(validation_errors) < plan.min_gain))
 
