@@ -13,7 +13,7 @@ import pytest
 
 import upsampling_course as uc
 from upsampling_course import experiment
-from upsampling_course.experiment import TrainingPlan, should_stop
+from upsampling_course.experiment import TrainingPlan, gain_over_last_quarter, last_quarter, should_stop
 
 pytestmark = pytest.mark.training
 
@@ -103,10 +103,22 @@ def test_the_rule_stops_when_no_model_gained_one_percent_over_the_last_quarter()
     assert should_stop(np.hstack([slow, rising]), PLAN)
 
 
-def test_the_last_quarter_starts_where_the_rule_looks(keras, digits):
+def test_the_last_quarter_is_the_last_fourth_of_the_epochs_and_its_gain_is_the_rules():
+    assert list(last_quarter(60)) == list(range(46, 61))  # 15 epochs, after epoch 45
+    assert list(last_quarter(8)) == [7, 8]
+    assert list(last_quarter(2)) == [2]  # never empty: at least the last epoch
+    # The gain runs from the error after the epoch before the quarter (6) to the last (8).
+    errors = np.array([9.0, 8, 7, 6, 5, 4, 3, 2])[:, None]
+    assert gain_over_last_quarter(errors) == pytest.approx([1 - 2 / 4])
+    assert should_stop(errors * 0 + 1, PLAN) and not should_stop(errors, PLAN)
+
+
+def test_the_comparison_uses_the_shared_last_quarter(keras, digits):
     comparison = short_comparison(digits, methods=("nearest + conv",), seeds=(0,),
                                   plan=TrainingPlan(batch_size=25, min_epochs=4, max_epochs=4))
-    assert comparison.epochs == 4 and list(comparison.last_quarter) == [3, 4]
+    assert comparison.epochs == 4 and list(comparison.last_quarter) == [4]
+    np.testing.assert_array_equal(comparison.last_quarter_gains,
+                                  gain_over_last_quarter(comparison.validation_errors))
 
 
 # --- Training side by side, deterministically -------------------------------------------------

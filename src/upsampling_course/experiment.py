@@ -3,8 +3,9 @@
 One small convolutional autoencoder is trained on scikit-learn's 8x8 digits (the data ships with
 scikit-learn: nothing is downloaded) with each upsampling method and with several seeds.  The
 encoder is the same for all of them; only the two upsampling steps of the decoder
-(2x2 -> 4x4 -> 8x8) change.  Training follows one plan (:data:`PLAN`) and stops by one rule
-(:func:`should_stop`), judged on a validation set; the test set is only measured.
+(2x2 -> 4x4 -> 8x8) change.  Training follows one plan (:data:`PLAN`): a fixed budget of
+epochs with cosine decay, and a stopping rule (:func:`should_stop`) judged on a validation set
+as a safeguard; the test set is only measured.
 
 All models are trained side by side (:mod:`upsampling_course.side_by_side`), which changes
 nothing they learn but makes the whole comparison cost a few minutes.  Everything is seeded: a
@@ -34,6 +35,8 @@ __all__ = [
     "build_autoencoder",
     "TrainingPlan",
     "PLAN",
+    "last_quarter",
+    "gain_over_last_quarter",
     "should_stop",
     "Comparison",
     "run_comparison",
@@ -164,6 +167,29 @@ class TrainingPlan:
 PLAN = TrainingPlan()
 
 
+def last_quarter(epochs: int) -> range:
+    """The epochs (counted from 1) of the last quarter of ``epochs``: the last ``epochs // 4``,
+    at least the last epoch.
+
+    For 60 epochs, epochs 46 to 60.  The gain over the quarter is measured from the error after
+    the epoch before it (45) to the error after the last (:func:`gain_over_last_quarter`).
+    """
+    return range(epochs - max(1, epochs // 4) + 1, epochs + 1)
+
+
+def gain_over_last_quarter(validation_errors: np.ndarray) -> np.ndarray:
+    """Each model's relative fall of the validation error over the last quarter of training.
+
+    ``validation_errors[e, ...]`` is the error after epoch ``e + 1``; the result has the shape
+    of one epoch's errors.  The one computation the stopping rule and the chapter share.
+    """
+    epochs = len(validation_errors)
+    if epochs < 2:
+        raise ValueError("a gain needs the errors of at least two epochs")
+    before_quarter = last_quarter(epochs).start - 1  # the epoch before the quarter, from 1
+    return 1 - validation_errors[-1] / validation_errors[before_quarter - 1]
+
+
 def should_stop(validation_errors: np.ndarray, plan: TrainingPlan = PLAN) -> bool:
     """The stopping rule, applied after every epoch to all models at once.
 
@@ -174,11 +200,9 @@ def should_stop(validation_errors: np.ndarray, plan: TrainingPlan = PLAN) -> boo
     epochs = len(validation_errors)
     if epochs >= plan.max_epochs:
         return True
-    if epochs < plan.min_epochs:
+    if epochs < max(plan.min_epochs, 2):  # a gain needs two epochs
         return False
-    quarter_start = validation_errors[epochs - epochs // 4 - 1]
-    gain = 1 - validation_errors[-1] / quarter_start
-    return bool(np.all(gain < plan.min_gain))
+    return bool(np.all(gain_over_last_quarter(validation_errors) < plan.min_gain))
 
 
 @dataclass(frozen=True)
@@ -209,8 +233,14 @@ class Comparison:
 
     @property
     def last_quarter(self) -> range:
-        """The epochs (counted from 1) of the last quarter of training."""
-        return range(self.epochs - self.epochs // 4, self.epochs + 1)
+        """The epochs (counted from 1) of the last quarter of training (:func:`last_quarter`)."""
+        return last_quarter(self.epochs)
+
+    @property
+    def last_quarter_gains(self) -> np.ndarray:
+        """``(methods, seeds)``: each model's validation gain over the last quarter, as the rule
+        computes it (:func:`gain_over_last_quarter`)."""
+        return gain_over_last_quarter(self.validation_errors)
 
     def ranking(self, epoch: int, seed_index: int) -> tuple[str, ...]:
         """The methods from lowest to highest test error after ``epoch`` (from 1), one seed."""

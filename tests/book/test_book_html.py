@@ -127,6 +127,18 @@ def test_citations_link_to_the_bibliography(built_book, name):
         assert link["href"].split("#", 1)[1] in targets, f"{name}: broken citation {link['href']}"
 
 
+def test_two_shi_et_al_2016_papers_are_told_apart(built_book):
+    # ESPCN (sub-pixel convolution) and "Is the deconvolution layer the same as a
+    # convolutional layer?" share first author and year: cited as 2016a and 2016b.
+    text = built_book.chapter_text("checkerboard-artifacts")
+    assert "Shi et al., 2016a" in text and "Shi et al., 2016b" in text
+    bibliography = built_book.chapter_text("bibliography")
+    # The list's labels keep the letter too (tools/bibliography_style.py).
+    assert re.search(r"16a\] Wenzhe Shi[^\[]*sub-pixel[^\[]*1874–1883\. 2016a\.", bibliography, re.I)
+    assert re.search(r"16b\] Wenzhe Shi[^\[]*same as a convolutional layer\? arXiv preprint "
+                     r"arXiv:1609\.07009, 2016b\.", bibliography)
+
+
 def test_bibliography_lists_the_brief_references(built_book):
     text = built_book.chapter_text("bibliography")
     for title in [

@@ -86,3 +86,11 @@ def test_random_kernels_divisible_or_not_all_draw_a_checkerboard(built_book):
 def test_dcgan_kernel_sizes(built_book):
     text = built_book.chapter_text(NAME)
     assert "5x5 kernels in the paper" in text and "4x4 kernels in the widely copied" in text
+
+
+def test_even_kernel_with_same_padding_and_no_output_padding_fails(built_book):
+    # The prose: Keras asks for (n - 1) s = 8 pixels; TensorFlow's gradient convolution maps
+    # them back to 4, not the input's 5, and refuses.
+    line = line_starting(built_book, NAME, "InvalidArgumentError:")
+    assert line == ("InvalidArgumentError: Size of out_backprop doesn't match computed: "
+                    "actual = 5, computed = 4"), line

@@ -43,3 +43,18 @@ def test_offsets_are_stated_where_the_kernel_is_turned(built_book):
     section = text[text.index("Why the kernel is turned"):text.index("shape is reversed")]
     for formula in ("t = o - s i", "j - o", "j = s i + k - 1", "s i + k - 1 - o"):
         assert formula in section, formula
+
+
+def test_four_ways_figure_writes_its_values_and_the_matrix_has_its_own_alt_text(built_book):
+    images = built_book.images(NAME)
+    four = [image for image in images if "gradient of Conv2D" in image.get("alt", "")]
+    matrix = [image for image in images if "4x25 convolution matrix" in image.get("alt", "")]
+    assert len(four) == 1 and len(matrix) == 1 and four[0] is not matrix[0]
+    assert "colour bar" in four[0]["alt"]
+    values = built_book.figure_values(four[0], NAME)
+    assert len(values) == 4 * 25, "every cell of the four 5x5 grids shows its value"
+    assert values[:25] == values[25:50] == values[50:75] == values[75:]
+    # The frameworks' way is named where the zero-insertion view is introduced.
+    text = built_book.chapter_text(NAME)
+    assert "frameworks do not compute it so" in text
+    assert "the scatter-add is how it is computed" not in text

@@ -90,3 +90,10 @@ def test_practice_answers_are_checked(built_book):
         "output_padding=0")
     assert built_book.line_starting(NAME, "question 3: 7x7 -> 4x4 -> 8x8").endswith(
         "output_padding=None")
+
+
+def test_claims_about_tf_keras_2_are_marked_historical(built_book):
+    # No cell runs tf.keras 2: its behaviour is stated as history, next to the live Keras 3 cell.
+    text = " ".join(built_book.chapter_text(NAME).split())
+    assert "A historical note, not shown by a cell" in text
+    assert "a historical note, from their documentation: no cell here runs tf.keras 2" in text

@@ -51,8 +51,9 @@ def test_border_values_have_the_signs_the_prose_states(built_book):
     # The contradiction this catches: the prose said the wide filters push the last value
     # above 2 while the 4x4 table printed 1.912, 1.825 and 1.779.
     rows = border_rows(built_book)
-    assert list(rows) == ["nearest", "bilinear", *WIDE_FILTERS]
-    for method in ("nearest", "bilinear"):
+    assert list(rows) == ["nearest", "area", "bilinear", *WIDE_FILTERS]
+    assert rows["area"] == rows["nearest"]  # "area gives what nearest gives"
+    for method in ("nearest", "area", "bilinear"):
         for row in rows[method]:
             assert row[0] == 1 and row[-1] == 2, method
     assert rows["bilinear"][0] == [1, 1.25, 1.75, 2]
@@ -78,5 +79,20 @@ def test_tensorflow_drops_outside_taps_and_rescales(built_book):
     # The vertical pass first: 1.088 * [1, 2] - 0.088 * [3, 4], then both passes = Keras.
     vertical = numbers_in(line_starting(built_book, NAME, "first row after the vertical pass:"))
     assert vertical == pytest.approx([1.0882 - 0.0882 * 3, 2 * 1.0882 - 0.0882 * 4], abs=1e-3)
+    # "their order does not matter"
+    assert line_starting(built_book, NAME, "horizontal pass first gives the same:").endswith("True")
+    assert "acts first" not in built_book.chapter_text(NAME)
     both = numbers_in(line_starting(built_book, NAME, "after both passes:"))
     assert both == numbers_in(line_starting(built_book, NAME, "Keras, size=(2, 2):"))[-4:]
+
+
+def test_all_six_interpolation_options_side_by_side(built_book):
+    table = next(t for t in built_book.tables(NAME) if t and t[0][0] == "nearest"
+                 and len(t[0]) == 3 and len(numbers_in(t[0][1])) == 1)
+    extremes = {row[0]: (float(row[1]), float(row[2])) for row in table}
+    assert list(extremes) == ["nearest", "area", "bilinear", *WIDE_FILTERS]
+    assert extremes["area"] == extremes["nearest"]
+    assert line_starting(built_book, NAME, "area equals nearest here:").endswith("True")
+    # The one figure of the section draws all six.
+    assert any("nearest, area, bilinear, bicubic, lanczos3 and lanczos5" in image.get("alt", "")
+               for image in built_book.images(NAME))

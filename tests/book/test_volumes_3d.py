@@ -79,3 +79,21 @@ def test_conv3d_transpose_outputs_filters_channels(built_book):
     # From 4 input channels: more, as many, fewer; stride 1 'same' keeps the size.
     assert [shape[-1] for shape in shapes.values()] == [16, 4, 1, 8]
     assert shapes[16][1:4] == (8, 8, 8) and shapes[8][1:4] == (4, 4, 4)
+
+
+def test_at_most_eight_values_fewer_when_sub_kernel_sums_are_equal(built_book):
+    # "one value per phase ... up to eight": kernels of ones give as many values as there are
+    # distinct tap counts (1x1x1: 1 and the seven empty phases; 3x3x3: 1, 2, 4, 8; 4x4x4: 8).
+    expected = {1: "2 distinct interior value(s): [0.0, 1.0]",
+                3: "4 distinct interior value(s): [1.0, 2.0, 4.0, 8.0]",
+                4: "1 distinct interior value(s): [8.0]"}
+    for size, values in expected.items():
+        line = line_starting(built_book, NAME, f"all-ones {size}x{size}x{size} kernel:")
+        assert line.endswith(values), line
+
+
+def test_3d_ties_keep_the_first_maximum_in_depth_row_column_order(built_book):
+    assert line_starting(built_book, NAME, "the maximum is kept at") == (
+        "the maximum is kept at (depth, row, column) [(0, 1, 1)] only"
+    )
+    assert line_starting(built_book, NAME, "equals the reference:").endswith("True")
