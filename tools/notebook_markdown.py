@@ -6,7 +6,7 @@ in Colab a ``{literalinclude}`` would show as a raw directive instead of the cod
 Markdown that any notebook front end renders:
 
 * ``{literalinclude}`` with ``:pyobject:`` -> a ``python`` code block with that function or
-  class, read from the package's source file as the build reads it;
+  class, read from the package's source file as the build reads it (its ``:caption:`` above);
 * ``{admonition}``, ``{note}`` (and the other admonitions) -> a block quote with a bold title;
   ``{dropdown}`` -> an HTML ``<details>`` fold (Colab and JupyterLab render it);
 * ``{cite}`` -> "Author et al. (year)" linked to the book's bibliography page; ``{doc}`` -> a link
@@ -185,12 +185,13 @@ class Converter:
     ) -> list[str]:
         where = self.chapter.source.name
         if name == "literalinclude":
-            if set(options) - {"pyobject", "language"} or "pyobject" not in options:
+            if set(options) - {"pyobject", "language", "caption"} or "pyobject" not in options:
                 raise UnknownMarkup(
                     f"{where}: literalinclude options {sorted(options)} not supported"
                 )
             code = python_object(self.chapter.source.parent / argument, options["pyobject"])
-            return ["```python", *code.splitlines(), "```"]
+            caption = [f"*{options['caption']}*", ""] if options.get("caption") else []
+            return [*caption, "```python", *code.splitlines(), "```"]
         content = _trimmed(self._blocks(body))
         if name == "admonition" or name in ADMONITIONS:
             title = (

@@ -51,6 +51,14 @@ def test_an_included_function_is_its_source():
     assert code == inspect.getsource(artifacts.polyphase_sums).rstrip()
 
 
+def test_an_include_keeps_its_caption():
+    text = convert(
+        "```{literalinclude} ../src/upsampling_course/artifacts.py\n"
+        ":pyobject: polyphase_sums\n:caption: Package source (excerpt)\n```"
+    )
+    assert text.startswith("*Package source (excerpt)*\n\n```python\ndef polyphase_sums(")
+
+
 def test_an_included_method_is_found_inside_its_class():
     text = convert(
         "```{literalinclude} ../src/upsampling_course/layers.py\n:pyobject: _MaxUnpooling.call\n```"
