@@ -178,6 +178,28 @@ class Grader:
             timestamp=self._timestamp(student),
         )
 
+    def _store(
+        self,
+        gradebook: CourseGradebook,
+        student: str,
+        notebooks: list[NotebookResult],
+        isolation: IsolationReport,
+    ) -> StudentResult:
+        """Store one student's result; if that fails, the failure is that student's status
+        (grader error) and the run goes on with the others."""
+        result = self.student_result(student, notebooks, isolation)
+        try:
+            gradebook.store(result)
+            write_autograded(self.course, result)
+        except Exception as exc:  # a fault of the grader: that student's status
+            errors = [self.grader_error(n.name, exc) for n in notebooks]
+            result = self.student_result(student, errors, isolation)
+            try:
+                gradebook.store(result)
+            except Exception:  # noqa: BLE001 - the result is still reported and in the CSV
+                pass
+        return result
+
     # --- everyone -------------------------------------------------------------------------
     def _prepare_all(self, students: list[str]) -> list[Prepared]:
         prepared = []
@@ -251,9 +273,7 @@ class Grader:
                     if len(done[student]) < len(self.notebooks):
                         continue
                     where_run = ran_on.get(student, isolation)
-                    result = self.student_result(student, done[student], where_run)
-                    gradebook.store(result)
-                    write_autograded(self.course, result)
+                    result = self._store(gradebook, student, done[student], where_run)
                     results.append(result)
                     if on_result:
                         on_result(result)

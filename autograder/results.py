@@ -28,6 +28,7 @@ class Status(StrEnum):
     OUTPUT_LIMIT = "output-limit"
     TIMEOUT = "timeout"
     CRASHED = "crashed"
+    TAMPERED = "tampered"
     WORKERS_LOST = "workers-lost"
     INVALID = "invalid"
     MISSING = "missing"
@@ -81,6 +82,12 @@ _STATUS_INFO = {
         "the notebook's process died",
         "Your notebook stopped its own process (for example with sys.exit() or os._exit()). "
         "Remove such calls.",
+    ),
+    Status.TAMPERED: _StatusInfo(
+        "the notebook's record of its run was unreadable or tampered with",
+        "Your notebook wrote to, cut or removed the grader's record of its run (the files the "
+        "grader keeps beside your notebook while it runs), so nothing in that record counts. "
+        "Do not touch files you did not create yourself.",
     ),
     Status.WORKERS_LOST: _StatusInfo(
         "took down two grading workers",
@@ -147,6 +154,7 @@ class Verdict(Enum):
     PASSED = "passed"
     NOT_RUN = "not-run"  # no value was reported
     REPEATED = "repeated"  # reported more than once: counts for nothing
+    UNPROVED = "unproved"  # the run's record was tampered with: nothing in it counts
     WRONG = "wrong"
 
 

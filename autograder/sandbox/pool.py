@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from ..jobs import Job, NoWorker, RunOutcome, WorkerLost, run_with_policy
+from ..protocol import MAX_LOG_BYTES
 from ..results import IsolationReport
 from ..untrusted import read_capped
 from .environment import job_environment
@@ -32,7 +33,6 @@ from .isolation import Isolation
 READY_TIMEOUT = 600.0
 #: After the wall-clock limit, the zygote may need this long to kill what a job left running.
 CLEANUP_SECONDS = 120.0
-MAX_RECORDS_BYTES = 32 << 20
 MAX_STDOUT_BYTES = 64 << 10
 
 
@@ -170,7 +170,8 @@ class Worker:
             wall_seconds=answer["wall_seconds"],
             cpu_seconds=answer["cpu_seconds"],
             max_rss_kb=answer["max_rss_kb"],
-            records=read_capped(self.job_dir / "records.jsonl", MAX_RECORDS_BYTES),
+            reached_cells=answer["reached_cells"],
+            records=read_capped(self.job_dir / "records.jsonl", MAX_LOG_BYTES),
             stdout=read_capped(self.job_dir / "stdout.txt", MAX_STDOUT_BYTES),
             isolation=self.isolation.report(),
             worker=self.name,

@@ -66,14 +66,18 @@ def main() -> None:
 def run_job(job: dict, control_fd: int) -> dict:
     started = time.monotonic()
     limits = job["limits"]
+    # The child writes one byte here just before its first cell: once there, no code of the job
+    # can take it back, so a job cannot pass its own exit for one that "could not start".
+    reached_read, reached_write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         try:
             os.close(control_fd)
+            os.close(reached_read)
             enter_child(job)
             from autograder.sandbox.runner import run_notebook
 
-            run_notebook(job)
+            run_notebook(job, reached_write)
             os._exit(0)
         except BaseException:  # noqa: BLE001 - the child must never fall back into the loop
             try:
@@ -96,8 +100,15 @@ def run_job(job: dict, control_fd: int) -> dict:
             _, status, usage = os.wait4(pid, 0)
             break
         time.sleep(0.02)
+    os.close(reached_write)
     wall = time.monotonic() - started
     clean = _kill_all(pid, job.get("uid"))
+    os.set_blocking(reached_read, False)
+    try:
+        reached_cells = bool(os.read(reached_read, 1))
+    except BlockingIOError:
+        reached_cells = False
+    os.close(reached_read)
     clean_private_tmp(job["dir"])
     return {
         "job": job["job"],
@@ -108,6 +119,7 @@ def run_job(job: dict, control_fd: int) -> dict:
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3) if usage else None,
         "max_rss_kb": usage.ru_maxrss if usage else None,
         "clean": clean,
+        "reached_cells": reached_cells,
     }
 
 

@@ -1,0 +1,54 @@
+"""One worker, a hostile job, then honest ones: what a job leaves never changes the next
+student's outcome, and what a job writes cannot change how its own end is named (issue 15).
+
+All jobs run on ONE worker of a real pool (bubblewrap where available), in order.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.jobs import CodeCell, Job, Limits
+from autograder.sandbox.isolation import detect
+from autograder.sandbox.pool import LocalPool
+from autograder.scoring import COULD_NOT_START, parse_log
+
+pytestmark = pytest.mark.grading
+
+LIMITS = Limits(wall_seconds=60, cpu_seconds=120)
+HONEST = "print(6 * 7)"
+
+#: A notebook that empties the log, prints a traceback and leaves with the exit code of a
+#: process that could not start: it must not pass for one.
+FORGED_COULD_NOT_START = (
+    "import os\nopen('records.jsonl', 'w').close()\n"
+    "print('Traceback (most recent call last):\\nOSError: the grader broke')\n"
+    f"os._exit({COULD_NOT_START})\n"
+)
+
+
+def job(label: str, source: str) -> Job:
+    return Job(label, (CodeCell(0, source),), seed=1, limits=LIMITS)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with LocalPool(detect(), 1) as pool:
+        yield pool
+
+
+def run(pool: LocalPool, label: str, source: str):
+    return pool.submit(job(label, source)).result(timeout=900)
+
+
+def honest_after(pool: LocalPool) -> None:
+    for n in range(2):
+        outcome = run(pool, f"honest-{n}", HONEST)
+        assert outcome.failure is None and outcome.exit_code == 0, outcome
+        assert parse_log(outcome.records).done and b"42" in outcome.records
+
+
+def test_a_job_cannot_forge_a_process_that_could_not_start(pool):
+    outcome = run(pool, "forged-could-not-start", FORGED_COULD_NOT_START)
+    assert outcome.exit_code == COULD_NOT_START and outcome.reached_cells
+    honest_after(pool)
