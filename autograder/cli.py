@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .course import Course
+from .display import printable
 from .locations import EXERCISES_ENV, find_exercises
+from .results import StudentResult
 
 
 def _course(args: argparse.Namespace) -> Course:
@@ -53,6 +55,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def result_line(result: StudentResult, width: int) -> str:
+    """A student's line in the terminal; names and reasons escaped (``display.printable``)."""
+    score = f"{result.score:g}/{result.max_score:g}" if result.scored else "-"
+    student = printable(result.student)
+    return f"{student:<{width}}  {score:>9}  {result.status.words}: {printable(result.reason)}"
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from .grader import Grader
     from .jobs import Limits
@@ -69,10 +78,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     results = grader.grade(args.students or None, progress=not args.no_progress)
     assert grader.isolation is not None
     print(grader.isolation.describe())
-    width = max([len(r.student) for r in results] + [7])
+    width = max([len(printable(r.student)) for r in results] + [7])
     for r in results:
-        score = f"{r.score:g}/{r.max_score:g}" if r.scored else "-"
-        print(f"{r.student:<{width}}  {score:>9}  {r.status.words}: {r.reason}")
+        print(result_line(r, width))
     counts = Counter(r.status for r in results)
     print(
         f"{len(results)} submissions in {grader.elapsed:.1f} s: "
@@ -99,7 +107,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     from .feedback import write_feedback
 
     for path in write_feedback(_course(args), args.assignment, args.students or None):
-        print(path)
+        print(printable(path))
     return 0
 
 
