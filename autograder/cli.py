@@ -20,6 +20,20 @@ from .display import printable
 from .locations import EXERCISES_ENV, find_exercises
 from .results import StudentResult
 
+#: What ``autograder --help`` says first (plain text: the terminal shows no reST).
+DESCRIPTION = """\
+Release exercises, collect submissions, grade them in a sandbox, write feedback and export marks.
+
+Every command takes --course DIR (default $AUTOGRADER_COURSE or ./course) and --db-url URL
+(default: SQLite in the course folder; a PostgreSQL URL for several graders at once).
+Run "autograder COMMAND --help" for a command's arguments and options.
+
+A first class:  autograder release ; autograder collect NAME ZIP ; autograder grade NAME ;
+                autograder feedback NAME ; autograder export
+"""
+#: Help of the arguments several commands share.
+ASSIGNMENT_HELP = "the assignment's name (an exercise folder's name, e.g. upsampling-by-hand)"
+
 
 def _course(args: argparse.Namespace) -> Course:
     return Course(
@@ -150,11 +164,13 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument(
         "--course",
         default=os.environ.get("AUTOGRADER_COURSE", "course"),
+        metavar="DIR",
         help="the course folder (default: $AUTOGRADER_COURSE or ./course)",
     )
     common.add_argument(
         "--exercises",
         default=None,
+        metavar="DIR",
         help=f"the exercises folder, with source/<assignment>/ (default: "
         f"${EXERCISES_ENV}, else exercises/ of the repository the current "
         "folder is in)",
@@ -162,6 +178,7 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument(
         "--db-url",
         default=None,
+        metavar="URL",
         help="gradebook database URL (default: SQLite in the course folder; "
         "postgresql://... for several graders at once)",
     )
@@ -217,14 +234,15 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
         )
         p.add_argument("--require-sandbox", action="store_true", help=sandbox)
     elif name == "collect":
-        p.add_argument("assignment")
+        p.add_argument("assignment", help=ASSIGNMENT_HELP)
         p.add_argument("source", help="a folder (one subfolder per student) or a .zip")
     elif name == "grade":
-        p.add_argument("assignment")
+        p.add_argument("assignment", help=ASSIGNMENT_HELP)
         p.add_argument(
             "--student",
             dest="students",
             action="append",
+            metavar="ID",
             help="grade only this student (repeatable)",
         )
         p.add_argument(
@@ -248,22 +266,32 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--require-sandbox", action="store_true", help=sandbox)
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
     elif name == "feedback":
-        p.add_argument("assignment")
-        p.add_argument("--student", dest="students", action="append")
+        p.add_argument("assignment", help=ASSIGNMENT_HELP)
+        p.add_argument(
+            "--student",
+            dest="students",
+            action="append",
+            metavar="ID",
+            help="write only this student's page (repeatable; default: every graded student)",
+        )
     elif name == "export":
-        p.add_argument("assignments", nargs="*")
+        p.add_argument(
+            "assignments", nargs="*", help="assignment names (default: every released one)"
+        )
         p.add_argument("--output", help="CSV path (default: <course>/autograder/reports/marks.csv)")
     elif name == "mark":
-        p.add_argument("assignment")
-        p.add_argument("student")
-        p.add_argument("grade_id")
-        p.add_argument("score", type=float)
+        p.add_argument("assignment", help=ASSIGNMENT_HELP)
+        p.add_argument("student", help="the student's id, as in the gradebook")
+        p.add_argument("grade_id", help="the answer cell's grade id (a column of the CSV)")
+        p.add_argument("score", type=float, help="the points given")
         p.add_argument("--notebook", help="notebook name (default: the assignment name)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="autograder",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common = _common_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -274,8 +302,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands that read a course folder made by ``release``.
+NEED_A_COURSE = ("grade", "feedback", "export", "mark")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in NEED_A_COURSE and not Path(args.course).is_dir():
+        print(
+            f"error: no course folder at {Path(args.course).resolve()}: give --course DIR, "
+            "or run 'autograder release' there first",
+            file=sys.stderr,
+        )
+        return 2
     try:
         code: int = args.func(args)
         return code
