@@ -123,6 +123,7 @@ class NoteKind(Enum):
     LOCKED_RETYPED = "locked-retyped"
     LOCKED_EDITED = "locked-edited"
     METADATA_CHANGED = "metadata-changed"
+    METADATA_LOST = "metadata-lost"  # no cell had its nbgrader metadata: matched by content
     FILE_COPIED = "file-copied"
     FILE_NOT_COPIED = "file-not-copied"
     LOG_UNREADABLE = "log-unreadable"
@@ -139,6 +140,7 @@ _REPAIRS = {
     NoteKind.LOCKED_RETYPED,
     NoteKind.LOCKED_EDITED,
     NoteKind.METADATA_CHANGED,
+    NoteKind.METADATA_LOST,
 }
 
 

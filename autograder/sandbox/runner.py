@@ -81,6 +81,9 @@ def run_notebook(job: dict[str, Any], reached_fd: int) -> None:
             emit(event_line(Event.VALUE_ERROR, i=current["index"], name=str(name)))
 
     checks.reporter = report
+    # As Jupyter does: modules handed in beside the notebook can be imported (the worker runs
+    # with -I, which leaves the current folder off sys.path).
+    sys.path.insert(0, job["dir"])
     emit(event_line(Event.BEGIN, pid=os.getpid()))
     os.write(reached_fd, b"1")
     os.close(reached_fd)

@@ -27,8 +27,8 @@ FORGED_COULD_NOT_START = (
 )
 
 
-def job(label: str, source: str) -> Job:
-    return Job(label, (CodeCell(0, source),), seed=1, limits=LIMITS)
+def job(label: str, source: str, files: dict[str, bytes] | None = None) -> Job:
+    return Job(label, (CodeCell(0, source),), seed=1, limits=LIMITS, files=files or {})
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +37,8 @@ def pool():
         yield pool
 
 
-def run(pool: LocalPool, label: str, source: str):
-    return pool.submit(job(label, source)).result(timeout=900)
+def run(pool: LocalPool, label: str, source: str, files: dict[str, bytes] | None = None):
+    return pool.submit(job(label, source, files)).result(timeout=900)
 
 
 def honest_after(pool: LocalPool) -> None:
@@ -52,3 +52,10 @@ def test_a_job_cannot_forge_a_process_that_could_not_start(pool):
     outcome = run(pool, "forged-could-not-start", FORGED_COULD_NOT_START)
     assert outcome.exit_code == COULD_NOT_START and outcome.reached_cells
     honest_after(pool)
+
+
+def test_a_module_handed_in_beside_the_notebook_can_be_imported(pool):
+    """As in Jupyter, the notebook's folder is on sys.path (the module runs in the sandbox)."""
+    helper = {"helpers.py": b"def twice(x):\n    return 2 * x\n"}
+    outcome = run(pool, "helper", "from helpers import twice\nprint(twice(21))", helper)
+    assert outcome.exit_code == 0 and b"42" in outcome.records, outcome.records
