@@ -16,7 +16,6 @@ import ctypes
 import json
 import os
 import resource
-import shutil
 import signal
 import sys
 import time
@@ -109,7 +108,7 @@ def run_job(job: dict, control_fd: int) -> dict:
     except BlockingIOError:
         reached_cells = False
     os.close(reached_read)
-    clean_private_tmp(job["dir"])
+    clean = clean_private_tmp(job["dir"]) and clean
     return {
         "job": job["job"],
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -236,25 +235,15 @@ def _kill_all(root_pid: int, uid: int | None) -> bool:
         time.sleep(0.02)
 
 
-def clean_private_tmp(job_dir: str) -> None:
-    """Inside bubblewrap /tmp and /dev/shm are this worker's own: empty them after each job.
-    (The grader reads, then removes, the job folder itself.)"""
+def clean_private_tmp(job_dir: str) -> bool:
+    """Inside bubblewrap /tmp and /dev/shm are this worker's own: empty them after each job
+    (``cleanup.empty_folder``: any depth, bounded in time). False when that failed: the
+    worker is then replaced. (The grader empties the job folder itself.)"""
     if job_dir != "/job":
-        return
-    for target in ("/tmp", "/dev/shm"):
-        try:
-            entries = os.listdir(target)
-        except OSError:
-            continue
-        for name in entries:
-            full = os.path.join(target, name)
-            try:
-                if os.path.isdir(full) and not os.path.islink(full):
-                    shutil.rmtree(full, ignore_errors=True)
-                else:
-                    os.unlink(full)
-            except OSError:
-                pass
+        return True
+    from autograder.sandbox.cleanup import empty_folder
+
+    return all([empty_folder(target) for target in ("/tmp", "/dev/shm") if os.path.isdir(target)])
 
 
 if __name__ == "__main__":

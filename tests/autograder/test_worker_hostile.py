@@ -27,6 +27,42 @@ FORGED_COULD_NOT_START = (
 )
 
 
+#: What a job leaves in its folder and its temporary folders: a tree deeper than Python's
+#: recursion limit, thousands of files, locked folders, links out, a FIFO, the grader's names.
+LEAVE_A_MESS = """\
+import os
+base = os.getcwd()
+for root in {base, os.environ['TMPDIR'], '/tmp', '/dev/shm'}:
+    if not os.access(root, os.W_OK):
+        continue
+    os.chdir(root)
+    for _ in range(3000):
+        os.mkdir('d')
+        os.chdir('d')
+    os.chdir(root)
+    os.makedirs('many', exist_ok=True)
+    for n in range(3000):
+        open(f'many/{n}', 'w').close()
+    os.makedirs('locked/inner', exist_ok=True)
+    os.chmod('locked/inner', 0)
+    os.chmod('locked', 0)
+    os.symlink('/', 'root-link')
+    os.mkfifo('fifo')
+    os.makedirs('.autograder-clean-1/x', exist_ok=True)
+os.chdir(base)
+os.mkdir('cells.json')
+os.chmod(base, 0)
+print('left a mess')
+"""
+#: An honest job that also looks for anything an earlier job left.
+LOOK_AROUND = """\
+import os
+left = [p for p in ('d', 'many', 'locked', 'fifo', 'cells.json') if os.path.lexists(p)]
+left += [p for p in ('d', 'many') if os.path.lexists(os.path.join('/tmp', p))]
+print('left behind:', left)
+"""
+
+
 def job(label: str, source: str, files: dict[str, bytes] | None = None) -> Job:
     return Job(label, (CodeCell(0, source),), seed=1, limits=LIMITS, files=files or {})
 
@@ -43,14 +79,21 @@ def run(pool: LocalPool, label: str, source: str, files: dict[str, bytes] | None
 
 def honest_after(pool: LocalPool) -> None:
     for n in range(2):
-        outcome = run(pool, f"honest-{n}", HONEST)
+        outcome = run(pool, f"honest-{n}", HONEST + "\n" + LOOK_AROUND)
         assert outcome.failure is None and outcome.exit_code == 0, outcome
         assert parse_log(outcome.records).done and b"42" in outcome.records
+        assert b"left behind: []" in outcome.records
 
 
 def test_a_job_cannot_forge_a_process_that_could_not_start(pool):
     outcome = run(pool, "forged-could-not-start", FORGED_COULD_NOT_START)
     assert outcome.exit_code == COULD_NOT_START and outcome.reached_cells
+    honest_after(pool)
+
+
+def test_whatever_a_job_leaves_the_next_students_are_graded_normally(pool):
+    outcome = run(pool, "mess", LEAVE_A_MESS)
+    assert outcome.failure is None and b"left a mess" in outcome.records, outcome
     honest_after(pool)
 
 
