@@ -221,6 +221,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
 }
 
 
+def _student_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--student", dest="students", action="append", metavar="ID", help=help)
+
+
 def _add_options(name: str, p: argparse.ArgumentParser) -> None:
     """Each command's own arguments."""
     sandbox = "fail rather than run without bubblewrap"
@@ -238,13 +242,7 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("source", help="a folder (one subfolder per student) or a .zip")
     elif name == "grade":
         p.add_argument("assignment", help=ASSIGNMENT_HELP)
-        p.add_argument(
-            "--student",
-            dest="students",
-            action="append",
-            metavar="ID",
-            help="grade only this student (repeatable)",
-        )
+        _student_option(p, "grade only this student (repeatable)")
         p.add_argument(
             "--workers",
             type=int,
@@ -267,12 +265,8 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
     elif name == "feedback":
         p.add_argument("assignment", help=ASSIGNMENT_HELP)
-        p.add_argument(
-            "--student",
-            dest="students",
-            action="append",
-            metavar="ID",
-            help="write only this student's page (repeatable; default: every graded student)",
+        _student_option(
+            p, "write only this student's page (repeatable; default: every graded student)"
         )
     elif name == "export":
         p.add_argument(
