@@ -205,6 +205,10 @@ def _file_too_large(end: EndRecord) -> bool:
     return "File too large" in end.evalue
 
 
+def _disk_full(end: EndRecord) -> bool:
+    return "No space left on device" in end.evalue
+
+
 def _first_cell(log: RunLog, raised: Callable[[EndRecord], bool]) -> int | None:
     """The first run cell that ended with an error ``raised`` recognises."""
     return next((index for index, end in log.ends.items() if raised(end)), None)
@@ -264,6 +268,29 @@ def _log_status(
     return None if tampered is None else (Status.TAMPERED, tampered)
 
 
+def _limit_raised(log: RunLog, assembled: Assembled, limits: Limits) -> tuple[Status, str] | None:
+    """The status when a cell raised the error of a limit (and the run went on)."""
+    too_large = _first_cell(log, _file_too_large)
+    if too_large is not None:
+        return Status.OUTPUT_LIMIT, (
+            f"wrote more than {limits.file_bytes // 1024**2} MB to one "
+            "file (printed output counts) "
+            f"{_describe_cell(too_large, assembled)}"
+        )
+    full = _first_cell(log, _disk_full)
+    if full is not None:
+        return Status.OUTPUT_LIMIT, (
+            f"filled the space its temporary files may take {_describe_cell(full, assembled)}"
+        )
+    memory = _first_cell(log, _out_of_memory)
+    if memory is not None:
+        return Status.MEMORY, (
+            f"hit the {limits.memory_bytes // 1024**3} GB memory limit "
+            f"{_describe_cell(memory, assembled)}"
+        )
+    return None
+
+
 def outcome_status(
     outcome: RunOutcome, log: RunLog, assembled: Assembled, limits: Limits
 ) -> tuple[Status, str]:
@@ -284,19 +311,9 @@ def outcome_status(
     ended = _exit_status(outcome, log, where)
     if ended is not None:
         return ended
-    too_large = _first_cell(log, _file_too_large)
-    if too_large is not None:
-        return Status.OUTPUT_LIMIT, (
-            f"wrote more than {limits.file_bytes // 1024**2} MB to one "
-            "file (printed output counts) "
-            f"{_describe_cell(too_large, assembled)}"
-        )
-    memory = _first_cell(log, _out_of_memory)
-    if memory is not None:
-        return Status.MEMORY, (
-            f"hit the {limits.memory_bytes // 1024**3} GB memory limit "
-            f"{_describe_cell(memory, assembled)}"
-        )
+    limit = _limit_raised(log, assembled, limits)
+    if limit is not None:
+        return limit
     if assembled.repaired:
         return Status.REPAIRED, "; ".join(n.text for n in assembled.notes if n.kind.is_repair)
     if all(end.ok for end in log.ends.values()):

@@ -372,3 +372,14 @@ def test_a_value_too_large_to_read_is_a_note_not_tampering():
     result = score_notebook("nb", RUN, outcome(records), KEY, LIMITS, notes=[])
     assert result.status is RUN_STATUS and result.score == 2
     assert NoteKind.LOG_UNREADABLE in [n.kind for n in result.notes]
+
+
+def test_a_full_temporary_folder_is_the_output_limit():
+    full = _forge(
+        HONEST,
+        b'{"e": "end", "i": 2, "ok": true',
+        b'{"e": "end", "i": 2, "ok": false, "ename": "OSError", '
+        b'"evalue": "[Errno 28] No space left on device"',
+    )
+    status, reason = outcome_status(outcome(full), parse_log(full), RUN, LIMITS)
+    assert status is Status.OUTPUT_LIMIT and "temporary files" in reason

@@ -102,3 +102,25 @@ def test_a_module_handed_in_beside_the_notebook_can_be_imported(pool):
     helper = {"helpers.py": b"def twice(x):\n    return 2 * x\n"}
     outcome = run(pool, "helper", "from helpers import twice\nprint(twice(21))", helper)
     assert outcome.exit_code == 0 and b"42" in outcome.records, outcome.records
+
+
+#: Files under the per-file limit, until the temporary folder is full.
+FILL_TMP = """\\
+import errno
+for folder, count in (('/tmp', 20), ('/dev/shm', 4)):
+    try:
+        for n in range(count):
+            with open(f'{folder}/fill-{n}', 'wb') as f:
+                f.write(b'x' * 32 * 1024**2)
+        print(folder, 'not full')
+    except OSError as exc:
+        print(folder, 'full' if exc.errno == errno.ENOSPC else exc)
+"""
+
+
+@pytest.mark.skipif(detect().bubblewrap is None, reason="the caps are bubblewrap's tmpfs sizes")
+def test_a_job_fills_no_more_than_its_temporary_space(pool):
+    outcome = run(pool, "fill-tmp", FILL_TMP)
+    assert b"/tmp full" in outcome.records and b"/dev/shm full" in outcome.records
+    assert "temporary space capped" in outcome.isolation.describe()
+    honest_after(pool)
