@@ -86,7 +86,7 @@ class Isolation:
             cmd += ["--unshare-user"]
         # The private /tmp first: a package bound below /tmp (a checkout there) must stay
         # visible, not be hidden under the new tmpfs.
-        cmd += ["--proc", "/proc", "--dev", "/dev"]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue"]
         for folder, size in (("/tmp", TMP_BYTES), ("/dev/shm", SHM_BYTES)):
             cmd += ["--perms", "1777", "--size", str(size), "--tmpfs", folder]
         bound = readonly_paths()
@@ -219,6 +219,7 @@ def detect(require_sandbox: bool = False) -> Isolation:
             f"temporary space capped ({TMP_BYTES // 1024**2} MB /tmp, "
             f"{SHM_BYTES // 1024**2} MB /dev/shm)"
         )
+        iso.layers.append("IPC objects a job leaves are removed before the next job")
     else:
         if require_sandbox:
             raise RuntimeError(f"a sandbox is required but {problem}")

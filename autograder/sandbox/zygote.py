@@ -108,7 +108,7 @@ def run_job(job: dict, control_fd: int) -> dict:
     except BlockingIOError:
         reached_cells = False
     os.close(reached_read)
-    clean = clean_private_tmp(job["dir"]) and clean
+    clean = remove_ipc(job.get("uid"), job["dir"]) and clean_private_tmp(job["dir"]) and clean
     return {
         "job": job["job"],
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -233,6 +233,73 @@ def _kill_all(root_pid: int, uid: int | None) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
+
+
+#: System V IPC objects as the kernel lists them, and the call that removes one of each kind.
+SYSV_IPC = (
+    ("/proc/sysvipc/shm", "shmid"),
+    ("/proc/sysvipc/sem", "semid"),
+    ("/proc/sysvipc/msg", "msqid"),
+)
+POSIX_MQUEUES = "/dev/mqueue"
+IPC_RMID = 0
+
+
+def _ipc_objects(uid: int | None) -> list[tuple[str, int]]:
+    """The System V IPC objects of the job: its user's, or every one in the worker's own IPC
+    namespace (the worker itself creates none)."""
+    found = []
+    for path, id_column in SYSV_IPC:
+        try:
+            with open(path, encoding="ascii") as f:
+                header, *rows = [line.split() for line in f.read().splitlines()]
+        except (OSError, ValueError):
+            continue
+        for row in rows:
+            fields = dict(zip(header, row, strict=False))
+            owners = {int(fields.get("uid", -1)), int(fields.get("cuid", -1))}
+            if uid is None or uid in owners:
+                found.append((id_column, int(fields[id_column])))
+    return found
+
+
+def _remove_ipc_objects(uid: int | None) -> None:
+    for kind, ident in _ipc_objects(uid):
+        if kind == "shmid":
+            _libc.shmctl(ident, IPC_RMID, None)
+        elif kind == "semid":
+            _libc.semctl(ident, 0, IPC_RMID)
+        else:
+            _libc.msgctl(ident, IPC_RMID, None)
+    if os.path.isdir(POSIX_MQUEUES):
+        for name in os.listdir(POSIX_MQUEUES):
+            try:
+                os.unlink(os.path.join(POSIX_MQUEUES, name))
+            except OSError:
+                pass
+
+
+def remove_ipc(uid: int | None, job_dir: str) -> bool:
+    """Remove the IPC objects the job left (System V shared memory, semaphores and message
+    queues, POSIX message queues; POSIX shared memory is /dev/shm, emptied with /tmp), as the
+    job's own user (their owner may remove them). True once none is left. Without bubblewrap
+    or a user of its own a job shares them with the instructor's: nothing is removed."""
+    if uid is None and job_dir != "/job":
+        return True
+    helper = os.fork()
+    if helper == 0:
+        try:
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            _remove_ipc_objects(uid)
+        finally:
+            os._exit(0)
+    os.waitpid(helper, 0)
+    return not _ipc_objects(uid) and not (
+        os.path.isdir(POSIX_MQUEUES) and os.listdir(POSIX_MQUEUES)
+    )
 
 
 def clean_private_tmp(job_dir: str) -> bool:

@@ -124,3 +124,39 @@ def test_a_job_fills_no_more_than_its_temporary_space(pool):
     assert b"/tmp full" in outcome.records and b"/dev/shm full" in outcome.records
     assert "temporary space capped" in outcome.isolation.describe()
     honest_after(pool)
+
+
+#: Every kind of IPC object a job can create and leave behind.
+LEAVE_IPC = """\\
+import ctypes, os
+from multiprocessing import shared_memory
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT = 0o1000
+made = [
+    libc.shmget(0x5EED, 1 << 20, IPC_CREAT | 0o666),
+    libc.semget(0x5EED, 1, IPC_CREAT | 0o666),
+    libc.msgget(0x5EED, IPC_CREAT | 0o666),
+    libc.mq_open(b'/left-queue', os.O_CREAT | os.O_RDWR, 0o666, None),
+]
+kept = shared_memory.SharedMemory('left-shm', create=True, size=1 << 20)
+print('made', made)
+"""
+#: What a later job can see of them.
+SEE_IPC = """\\
+import os
+seen = []
+for kind in ('shm', 'sem', 'msg'):
+    seen += open(f'/proc/sysvipc/{kind}').read().splitlines()[1:]
+for folder in ('/dev/mqueue', '/dev/shm'):
+    seen += os.listdir(folder) if os.path.isdir(folder) else []
+print('ipc seen:', seen)
+"""
+
+
+@pytest.mark.skipif(detect().bubblewrap is None, reason="a worker's IPC namespace is bubblewrap's")
+def test_no_ipc_object_outlives_its_job(pool):
+    made = run(pool, "leave-ipc", LEAVE_IPC)
+    assert b"made [" in made.records and b"-1" not in made.records.split(b"made")[1][:40]
+    for n in range(2):
+        seen = run(pool, f"see-ipc-{n}", SEE_IPC)
+        assert b"ipc seen: []" in seen.records, seen.records
