@@ -16,7 +16,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .course import Course
+from .display import printable
 from .locations import EXERCISES_ENV, find_exercises
+from .results import StudentResult
+
+#: What ``autograder --help`` says first (plain text: the terminal shows no reST).
+DESCRIPTION = """\
+Release exercises, collect submissions, grade them in a sandbox, write feedback and export marks.
+
+Every command takes --course DIR (default $AUTOGRADER_COURSE or ./course) and --db-url URL
+(default: SQLite in the course folder; a PostgreSQL URL for several graders at once).
+Run "autograder COMMAND --help" for a command's arguments and options.
+
+A first class:  autograder release ; autograder collect NAME ZIP ; autograder grade NAME ;
+                autograder feedback NAME ; autograder export
+"""
+#: Help of the arguments several commands share.
+ASSIGNMENT_HELP = "the assignment's name (an exercise folder's name, e.g. upsampling-by-hand)"
 
 
 def _course(args: argparse.Namespace) -> Course:
@@ -53,6 +69,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def result_line(result: StudentResult, width: int) -> str:
+    """A student's line in the terminal; names and reasons escaped (``display.printable``)."""
+    score = f"{result.score:g}/{result.max_score:g}" if result.scored else "-"
+    student = printable(result.student)
+    return f"{student:<{width}}  {score:>9}  {result.status.words}: {printable(result.reason)}"
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from .grader import Grader
     from .jobs import Limits
@@ -69,10 +92,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     results = grader.grade(args.students or None, progress=not args.no_progress)
     assert grader.isolation is not None
     print(grader.isolation.describe())
-    width = max([len(r.student) for r in results] + [7])
+    width = max([len(printable(r.student)) for r in results] + [7])
     for r in results:
-        score = f"{r.score:g}/{r.max_score:g}" if r.scored else "-"
-        print(f"{r.student:<{width}}  {score:>9}  {r.status.words}: {r.reason}")
+        print(result_line(r, width))
     counts = Counter(r.status for r in results)
     print(
         f"{len(results)} submissions in {grader.elapsed:.1f} s: "
@@ -99,7 +121,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     from .feedback import write_feedback
 
     for path in write_feedback(_course(args), args.assignment, args.students or None):
-        print(path)
+        print(printable(path))
     return 0
 
 
@@ -142,11 +164,13 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument(
         "--course",
         default=os.environ.get("AUTOGRADER_COURSE", "course"),
+        metavar="DIR",
         help="the course folder (default: $AUTOGRADER_COURSE or ./course)",
     )
     common.add_argument(
         "--exercises",
         default=None,
+        metavar="DIR",
         help=f"the exercises folder, with source/<assignment>/ (default: "
         f"${EXERCISES_ENV}, else exercises/ of the repository the current "
         "folder is in)",
@@ -154,6 +178,7 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument(
         "--db-url",
         default=None,
+        metavar="URL",
         help="gradebook database URL (default: SQLite in the course folder; "
         "postgresql://... for several graders at once)",
     )
@@ -196,6 +221,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
 }
 
 
+def _student_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--student", dest="students", action="append", metavar="ID", help=help)
+
+
 def _add_options(name: str, p: argparse.ArgumentParser) -> None:
     """Each command's own arguments."""
     sandbox = "fail rather than run without bubblewrap"
@@ -209,16 +238,11 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
         )
         p.add_argument("--require-sandbox", action="store_true", help=sandbox)
     elif name == "collect":
-        p.add_argument("assignment")
+        p.add_argument("assignment", help=ASSIGNMENT_HELP)
         p.add_argument("source", help="a folder (one subfolder per student) or a .zip")
     elif name == "grade":
-        p.add_argument("assignment")
-        p.add_argument(
-            "--student",
-            dest="students",
-            action="append",
-            help="grade only this student (repeatable)",
-        )
+        p.add_argument("assignment", help=ASSIGNMENT_HELP)
+        _student_option(p, "grade only this student (repeatable)")
         p.add_argument(
             "--workers",
             type=int,
@@ -240,22 +264,28 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--require-sandbox", action="store_true", help=sandbox)
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
     elif name == "feedback":
-        p.add_argument("assignment")
-        p.add_argument("--student", dest="students", action="append")
+        p.add_argument("assignment", help=ASSIGNMENT_HELP)
+        _student_option(
+            p, "write only this student's page (repeatable; default: every graded student)"
+        )
     elif name == "export":
-        p.add_argument("assignments", nargs="*")
+        p.add_argument(
+            "assignments", nargs="*", help="assignment names (default: every released one)"
+        )
         p.add_argument("--output", help="CSV path (default: <course>/autograder/reports/marks.csv)")
     elif name == "mark":
-        p.add_argument("assignment")
-        p.add_argument("student")
-        p.add_argument("grade_id")
-        p.add_argument("score", type=float)
+        p.add_argument("assignment", help=ASSIGNMENT_HELP)
+        p.add_argument("student", help="the student's id, as in the gradebook")
+        p.add_argument("grade_id", help="the answer cell's grade id (a column of the CSV)")
+        p.add_argument("score", type=float, help="the points given")
         p.add_argument("--notebook", help="notebook name (default: the assignment name)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="autograder",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common = _common_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -266,8 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands that read a course folder made by ``release``.
+NEED_A_COURSE = ("grade", "feedback", "export", "mark")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in NEED_A_COURSE and not Path(args.course).is_dir():
+        print(
+            f"error: no course folder at {Path(args.course).resolve()}: give --course DIR, "
+            "or run 'autograder release' there first",
+            file=sys.stderr,
+        )
+        return 2
     try:
         code: int = args.func(args)
         return code

@@ -55,6 +55,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from .display import printable
 from .untrusted import open_no_follow
 
 __all__ = ["Limits", "Placed", "NotPlaced", "Missing", "CollectReport", "collect"]
@@ -198,12 +199,6 @@ class _Entry:
     open: Callable[[], IO[bytes]]
 
 
-def _show(name: str) -> str:
-    """A name fit for the report: undecodable bytes and control characters escaped."""
-    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-
-
 def _undecodable(name: str) -> bool:
     """True for names holding bytes that are not UTF-8 (Python keeps them as surrogates)."""
     try:
@@ -279,7 +274,7 @@ def _scan_zip(
         return []
     entries = []
     for info in infos:
-        shown = _show(
+        shown = printable(
             info.orig_filename
             if info.flag_bits & 0x800
             else info.orig_filename.encode("cp437").decode("utf-8", "backslashreplace")
@@ -347,7 +342,7 @@ def _scan_folder(root: Path, limits: Limits, refuse: Callable[[str, str], None])
             return
         for child in children:
             rel = prefix + (child.name,)
-            shown = _show("/".join(rel))
+            shown = printable("/".join(rel))
             try:
                 parts = _safe_parts("/".join(rel))
                 if child.is_symlink():

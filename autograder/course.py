@@ -21,7 +21,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .locations import find_exercises
+from .locations import find_exercises, put_scripts_on_path
 
 NBGRADER_CONFIG = """\
 # Written by `autograder release`. nbgrader reads it when the instructor runs nbgrader itself
@@ -142,6 +142,7 @@ class Course:
 
     def nbgrader_env(self) -> dict[str, str]:
         """Environment for running nbgrader's own commands on this course."""
+        put_scripts_on_path()
         env = dict(os.environ)
         env["PYTHONWARNINGS"] = "ignore"
         return env

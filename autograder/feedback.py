@@ -43,6 +43,7 @@ from .results import (
     NotebookResult,
     Origin,
     RunCell,
+    Status,
     StudentResult,
     Verdict,
 )
@@ -96,6 +97,11 @@ class CellView:
     hidden_checks: int = 0
 
 
+#: A line a check prints when it passes in the notebook (``upsampling_course.checks.check``).
+_PASSED_LINE = re.compile(r"^passed: (.*)$", re.MULTILINE)
+NOT_PROVED = "printed by the notebook; the grader did not count this check as passed"
+
+
 def _exception_name(ename: str) -> str:
     """A plain exception name, or a neutral word if the name is odd (names are student-made)."""
     ename = (ename or "").strip()
@@ -136,9 +142,27 @@ class _NotebookPage:
             kind,
             source=source,
             ran=end is not None,
-            out=self.redact(end.out) if end else "",
+            out=self.redact(self.unproved_passes(end.out)) if end else "",
             error=self.error(end),
         )
+
+    def unproved_passes(self, out: str) -> str:
+        """What a cell printed, with each "passed: <check>" line that the grader's own record
+        of that check does not prove marked as such (a copy of a test cell, or a notebook's
+        own print, can claim anything)."""
+        proved = {
+            check.name
+            for cell in self.result.cells.values()
+            for check in cell.checks
+            if check.passed and not check.hidden
+        }
+
+        def mark(match: re.Match[str]) -> str:
+            if match.group(1).strip() in proved:
+                return match.group(0)
+            return f"{match.group(0)}  [{NOT_PROVED}]"
+
+        return _PASSED_LINE.sub(mark, out)
 
     def cell(self, run: RunCell) -> CellView | None:
         if run.origin is Origin.STUDENT_ADDED:
@@ -240,6 +264,7 @@ class _NotebookPage:
             max_score=number(result.max_score),
             pending=number(result.pending) if result.pending else "",
             notes=[self.redact(n.text) for n in result.notes],
+            record_lost=result.status is Status.TAMPERED,
             questions=self.questions(),
             cells=cells,
         )

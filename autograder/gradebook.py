@@ -26,6 +26,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .course import Course
+from .locations import put_scripts_on_path
 from .results import CellResult, StudentResult
 
 _metadata = MetaData()
@@ -73,6 +74,7 @@ def _without_scores(result: StudentResult) -> dict[str, Any]:
 
 class CourseGradebook:
     def __init__(self, course: Course) -> None:
+        put_scripts_on_path()  # nbgrader's Gradebook starts alembic by name
         self.gb = Gradebook(course.db_url, course_id=course.course_id)
         _metadata.create_all(self.gb.engine)
 

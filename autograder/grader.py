@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .assignment import Assignment
 from .course import Course
+from .display import quoted
 from .formgrader import write_autograded
 from .gradebook import CourseGradebook
 from .jobs import RESERVED_FILE_NAMES, Job, JobRunner, Limits, RunOutcome
@@ -61,7 +62,10 @@ def _extra_files(folder: Path, name: str) -> tuple[dict[str, bytes], list[Note]]
             continue
         if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
             notes.append(
-                Note(NoteKind.FILE_NOT_COPIED, f"{entry.name} was not copied: only plain files are")
+                Note(
+                    NoteKind.FILE_NOT_COPIED,
+                    f"{quoted(entry.name)} was not copied: only plain files are",
+                )
             )
             continue
         size = entry.stat(follow_symlinks=False).st_size
@@ -69,14 +73,14 @@ def _extra_files(folder: Path, name: str) -> tuple[dict[str, bytes], list[Note]]
             notes.append(
                 Note(
                     NoteKind.FILE_NOT_COPIED,
-                    f"{entry.name} was not copied: the grader uses that name",
+                    f"{quoted(entry.name)} was not copied: the grader uses that name",
                 )
             )
         elif size > MAX_EXTRA_FILE_BYTES or total + size > MAX_EXTRA_TOTAL_BYTES:
             notes.append(
                 Note(
                     NoteKind.FILE_NOT_COPIED,
-                    f"{entry.name} ({size / 1024**2:.0f} MB) was not copied: files "
+                    f"{quoted(entry.name)} ({size / 1024**2:.0f} MB) was not copied: files "
                     f"beside the notebook are limited to "
                     f"{MAX_EXTRA_FILE_BYTES // 1024**2} MB each",
                 )
@@ -87,7 +91,7 @@ def _extra_files(folder: Path, name: str) -> tuple[dict[str, bytes], list[Note]]
             notes.append(
                 Note(
                     NoteKind.FILE_COPIED,
-                    f"{entry.name} ({size:,} bytes) was copied beside the notebook",
+                    f"{quoted(entry.name)} ({size:,} bytes) was copied beside the notebook",
                 )
             )
     return files, notes
@@ -126,7 +130,7 @@ class Grader:
         path = folder / f"{name}.ipynb"
         if not is_plain_file(path):
             others = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
-            found = f" (found: {', '.join(others)})" if others else ""
+            found = f" (found: {', '.join(quoted(o) for o in others)})" if others else ""
             prepared.result = self._not_run(
                 name, Status.MISSING, f"no {name}.ipynb was submitted{found}"
             )
@@ -177,6 +181,28 @@ class Grader:
             isolation=isolation,
             timestamp=self._timestamp(student),
         )
+
+    def _store(
+        self,
+        gradebook: CourseGradebook,
+        student: str,
+        notebooks: list[NotebookResult],
+        isolation: IsolationReport,
+    ) -> StudentResult:
+        """Store one student's result; if that fails, the failure is that student's status
+        (grader error) and the run goes on with the others."""
+        result = self.student_result(student, notebooks, isolation)
+        try:
+            gradebook.store(result)
+            write_autograded(self.course, result)
+        except Exception as exc:  # a fault of the grader: that student's status
+            errors = [self.grader_error(n.name, exc) for n in notebooks]
+            result = self.student_result(student, errors, isolation)
+            try:
+                gradebook.store(result)
+            except Exception:  # noqa: BLE001 - the result is still reported and in the CSV
+                pass
+        return result
 
     # --- everyone -------------------------------------------------------------------------
     def _prepare_all(self, students: list[str]) -> list[Prepared]:
@@ -251,9 +277,7 @@ class Grader:
                     if len(done[student]) < len(self.notebooks):
                         continue
                     where_run = ran_on.get(student, isolation)
-                    result = self.student_result(student, done[student], where_run)
-                    gradebook.store(result)
-                    write_autograded(self.course, result)
+                    result = self._store(gradebook, student, done[student], where_run)
                     results.append(result)
                     if on_result:
                         on_result(result)

@@ -91,6 +91,9 @@ class RunOutcome:
     records: bytes  # the run's log (see autograder.protocol)
     stdout: bytes  # the end of the process's own output, for a process that could not start
     isolation: IsolationReport  # what was in force where it ran
+    #: Whether the job's process got as far as running cells (told by the worker, which no job
+    #: can write to): only a process that did not may be one that "could not start".
+    reached_cells: bool = True
     worker: str = ""  # which worker ran it (last attempt)
     lost_workers: int = 0  # attempts lost to the infrastructure before this outcome
     failure: RunFailure | None = None
@@ -110,6 +113,7 @@ class RunOutcome:
             records=b"",
             stdout=b"",
             isolation=isolation,
+            reached_cells=False,
             lost_workers=lost_workers,
             failure=failure,
             failure_detail=detail,

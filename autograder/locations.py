@@ -1,4 +1,4 @@
-"""Where the exercises' sources are: the one place that decides it.
+"""Where the exercises' sources are, and where nbgrader's tools are: the one place that decides.
 
 ``--exercises DIR`` (commands that read the sources), else ``$AUTOGRADER_EXERCISES``, else the
 ``exercises/`` folder of the repository the current folder is in (the nearest folder, from the
@@ -9,6 +9,9 @@ current one upwards, that holds ``exercises/source/``). The folder holds
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import sysconfig
 from pathlib import Path
 
 EXERCISES_ENV = "AUTOGRADER_EXERCISES"
@@ -39,3 +42,24 @@ def find_exercises(given: str | os.PathLike[str] | None = None) -> Path:
     if not (chosen / "source").is_dir():
         raise FileNotFoundError(f"{chosen} has no source/ folder of exercises")
     return chosen.resolve()
+
+
+#: A tool nbgrader starts as a subprocess, found on ``PATH`` only.
+NBGRADER_TOOL = "alembic"
+
+
+def put_scripts_on_path() -> None:
+    """Put the running environment's scripts folder (``alembic``, ``nbgrader``) first on
+    ``PATH``, as activating it would: nbgrader starts ``alembic`` by name, so a virtual
+    environment run without activating it (``.venv/bin/autograder``, a Jupyter kernel) would
+    fail inside nbgrader. RuntimeError saying what to do when the tool is not there either."""
+    scripts = sysconfig.get_path("scripts")
+    path = os.environ.get("PATH", "")
+    if scripts not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([scripts, path]) if path else scripts
+    if shutil.which(NBGRADER_TOOL) is None:
+        raise RuntimeError(
+            f"nbgrader needs the program {NBGRADER_TOOL!r}, which is not in {scripts} nor on "
+            f"PATH: install the course's requirements into this Python ({sys.executable} -m "
+            "pip install -r requirements.txt), or activate the environment that has them"
+        )

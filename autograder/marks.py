@@ -13,12 +13,15 @@ from pathlib import Path
 
 from .assignment import Assignment
 from .course import Course
+from .display import csv_text
 from .gradebook import CourseGradebook
 from .pages import number
 from .results import StudentResult
 
 #: Status of a student the gradebook knows (from another assignment) with no result here.
 NOT_SUBMITTED = "not submitted"
+#: Columns of text (the rest are numbers and stay numbers in a spreadsheet).
+CSV_TEXT_COLUMNS = ("student", "assignment", "status", "reason", "needs_manual_grading")
 CSV_FIXED_COLUMNS = [
     "student",
     "assignment",
@@ -64,6 +67,11 @@ def _row(
     return row
 
 
+def csv_safe(row: dict[str, str]) -> dict[str, str]:
+    """A row as the CSV writes it: text cells escaped and never a formula (``display``)."""
+    return {k: csv_text(v) if k in CSV_TEXT_COLUMNS else v for k, v in row.items()}
+
+
 def marks_rows(
     assignment: Assignment, results: dict[str, StudentResult], students: list[str]
 ) -> list[dict[str, str]]:
@@ -91,5 +99,5 @@ def export_marks(
     with output.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIXED_COLUMNS + columns, restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_safe(row) for row in rows)
     return output

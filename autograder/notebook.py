@@ -9,8 +9,10 @@ every run cell keeps its link to the instructor's cell it stands for.
 
 from __future__ import annotations
 
+import ast
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -295,10 +297,100 @@ def _metadata(original: Cell, copies: list[Cell], build: _Builder) -> None:
             return
 
 
+_DEF = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+
+
+def defined_functions(source: str) -> frozenset[str]:
+    """The functions a cell defines at its top level (by regular expression where the cell is
+    not plain Python, e.g. it holds an IPython magic)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset(_DEF.findall(source))
+    return frozenset(
+        n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    )
+
+
+METADATA_LOST = (
+    "the notebook's nbgrader metadata was lost (Colab and some other editors drop it), so its "
+    "cells were matched by content: each answer is the one cell that defines the answer's "
+    "function, and the instructor's setup and test cells were run. To keep the metadata, "
+    "edit the notebook in Jupyter (JupyterLab, Notebook or VS Code) and submit the file it saved"
+)
+
+
+def _restore_lost_metadata(
+    instructor: InstructorNotebook, submitted: list[Cell], build: _Builder
+) -> list[Cell]:
+    """The submission with the instructor's ids put back where its nbgrader metadata is gone
+    (no cell carries a known id): an answer cell is the one code cell that defines the answer's
+    function; a cell whose text is a setup or test cell's is that cell; the rest are the
+    student's own. An answer that no cell, or several, define stays unanswered."""
+    build.note(NoteKind.METADATA_LOST, METADATA_LOST)
+    locked: dict[str, Cell] = {}
+    answers: dict[str, tuple[Cell, frozenset[str]]] = {}
+    for pair in instructor.cells:
+        source = pair.source
+        if source.grade_id and source.is_answer:
+            answers[source.grade_id] = (source, defined_functions(source.source))
+        elif source.grade_id:
+            for reference in (pair.release, source):
+                if reference is not None:
+                    locked.setdefault(_normal(reference.source), source)
+    matched = _match_answers(answers, submitted, build)
+    restored = []
+    for n, cell in enumerate(submitted):
+        restore = matched.get(n)
+        if restore is None and cell.cell_type == "code":
+            restore = locked.get(_normal(cell.source))
+        if restore is not None:
+            cell = replace(cell, grade_id=restore.grade_id, nbgrader=dict(restore.nbgrader))
+        restored.append(cell)
+    return restored
+
+
+def _match_answers(
+    answers: dict[str, tuple[Cell, frozenset[str]]], submitted: list[Cell], build: _Builder
+) -> dict[int, Cell]:
+    """Submitted cell position -> the answer it is: the one code cell that defines the
+    answer's function (a note for each answer that none, or several, define)."""
+    defines = [
+        defined_functions(c.source) if c.cell_type == "code" else frozenset() for c in submitted
+    ]
+    matched: dict[int, Cell] = {}
+    for gid, (answer, names) in answers.items():
+        found = [n for n, funcs in enumerate(defines) if names and names & funcs]
+        if len(found) == 1 and found[0] not in matched:
+            matched[found[0]] = answer
+        elif not names:
+            build.note(
+                NoteKind.ANSWER_MISSING,
+                f"answer {gid!r} defines no function, so it could not be found without its "
+                "metadata: it was graded as unanswered (ask your instructor to mark it by hand)",
+            )
+        else:
+            count = "no cell" if not found else f"{len(found)} cells"
+            build.note(
+                NoteKind.ANSWER_MISSING,
+                f"answer {gid!r}: {count} of yours define {', '.join(sorted(names))}, so it was "
+                "graded as unanswered",
+            )
+    return matched
+
+
+#: Notes that say nothing new once the metadata is known to be lost.
+_IMPLIED_BY_LOST_METADATA = (NoteKind.LOCKED_DELETED, NoteKind.ANSWER_MISSING)
+
+
 def assemble(instructor: InstructorNotebook, submitted: list[Cell]) -> Assembled:
     """The notebook to run: the instructor's cells, the student's answers and added cells."""
     known = {c.source.grade_id for c in instructor.cells if c.source.grade_id}
     build = _Builder()
+    lost = bool(known) and not any(c.grade_id in known for c in submitted)
+    if lost:
+        submitted = _restore_lost_metadata(instructor, submitted, build)
+        said = len(build.notes)
     by_id, added_after = _group_submitted(submitted, known, build)
     for cell in added_after.get(None, []):
         build.add(cell.source, Origin.STUDENT_ADDED)
@@ -322,4 +414,8 @@ def assemble(instructor: InstructorNotebook, submitted: list[Cell]) -> Assembled
             _metadata(original, copies, build)
             for cell in added_after.get(gid, []):
                 build.add(cell.source, Origin.STUDENT_ADDED)
+    if lost:  # the notes on the restoration say it all
+        build.notes[said:] = [
+            n for n in build.notes[said:] if n.kind not in _IMPLIED_BY_LOST_METADATA
+        ]
     return Assembled(build.cells, build.notes, frozenset(build.unanswered))

@@ -28,6 +28,8 @@ from typing import Any
 
 #: A longer line is not parsed (a value that large is not an honest answer).
 MAX_RECORD_BYTES = 8 * 1024**2
+#: How much of a run's log the grader reads; a longer log is cut here (the run wrote too much).
+MAX_LOG_BYTES = 32 * 1024**2
 MAX_ENAME_CHARS = 200
 MAX_EVALUE_CHARS = 2000
 MAX_OUTPUT_CHARS = 100_000
@@ -95,10 +97,15 @@ class EndRecord:
 
 @dataclass(frozen=True)
 class MarkerRecord:
-    """``begin``, ``value-error`` and ``done``: events without data the grader keeps."""
+    """``begin``, ``value-error`` and ``done``: events without data the grader keeps (the cell
+    a ``value-error`` was reported in, for checking the log's order)."""
 
     event: Event
+    cell: int | None = None
 
+
+_EVENTS = frozenset(e.value for e in Event)
+_KINDS = frozenset(k.value for k in CheckKind)
 
 Record = ValueRecord | StartRecord | EndRecord | MarkerRecord
 
@@ -120,12 +127,19 @@ def _number(value: Any) -> float | None:
     return float(value) if type(value) in (int, float) else None
 
 
+def _text(raw: dict[str, Any], key: str, cap: int) -> str:
+    """A text field, cut to ``cap``; anything but a string (a list nested a thousand deep, a
+    number) is not text and reads as empty: ``str()`` of such a value could raise."""
+    value = raw.get(key, "")
+    return value[:cap] if isinstance(value, str) else ""
+
+
 def _value_record(raw: dict[str, Any], index: Any) -> ValueRecord | None:
     name, atol, rtol = raw.get("name"), _number(raw.get("atol")), _number(raw.get("rtol"))
-    try:
-        kind = CheckKind(str(raw.get("kind")))
-    except ValueError:
+    kind_text = raw.get("kind")
+    if not isinstance(kind_text, str) or kind_text not in _KINDS:
         return None
+    kind = CheckKind(kind_text)
     if not isinstance(name, str) or "value" not in raw or atol is None or rtol is None:
         return None
     cell = index if type(index) is int else None
@@ -136,9 +150,9 @@ def _end_record(raw: dict[str, Any], index: int) -> EndRecord:
     return EndRecord(
         cell=index,
         ok=raw.get("ok") is True,
-        ename=str(raw.get("ename", ""))[:MAX_ENAME_CHARS],
-        evalue=str(raw.get("evalue", ""))[:MAX_EVALUE_CHARS],
-        out=str(raw.get("out", ""))[:MAX_OUTPUT_CHARS],
+        ename=_text(raw, "ename", MAX_ENAME_CHARS),
+        evalue=_text(raw, "evalue", MAX_EVALUE_CHARS),
+        out=_text(raw, "out", MAX_OUTPUT_CHARS),
     )
 
 
@@ -148,11 +162,11 @@ def parse_record(line: bytes) -> Record | None:
         return None
     try:
         raw = loads(line.decode("utf-8"))
-        event = Event(str(raw.get("e"))) if isinstance(raw, dict) else None
     except ValueError:  # UnicodeDecodeError is a ValueError too
         return None
-    if event is None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("e"), str) or raw["e"] not in _EVENTS:
         return None
+    event = Event(raw["e"])
     index = raw.get("i")
     if event is Event.VALUE:
         return _value_record(raw, index)
@@ -160,4 +174,4 @@ def parse_record(line: bytes) -> Record | None:
         if type(index) is not int:
             return None
         return StartRecord(index) if event is Event.START else _end_record(raw, index)
-    return MarkerRecord(event)
+    return MarkerRecord(event, index if type(index) is int else None)

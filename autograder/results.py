@@ -28,6 +28,7 @@ class Status(StrEnum):
     OUTPUT_LIMIT = "output-limit"
     TIMEOUT = "timeout"
     CRASHED = "crashed"
+    TAMPERED = "tampered"
     WORKERS_LOST = "workers-lost"
     INVALID = "invalid"
     MISSING = "missing"
@@ -82,6 +83,12 @@ _STATUS_INFO = {
         "Your notebook stopped its own process (for example with sys.exit() or os._exit()). "
         "Remove such calls.",
     ),
+    Status.TAMPERED: _StatusInfo(
+        "the notebook's record of its run was unreadable or tampered with",
+        "Your notebook wrote to, cut or removed the grader's record of its run (the files the "
+        "grader keeps beside your notebook while it runs), so nothing in that record counts. "
+        "Do not touch files you did not create yourself.",
+    ),
     Status.WORKERS_LOST: _StatusInfo(
         "took down two grading workers",
         "The grading machine running your notebook failed twice, so your notebook was not run "
@@ -116,6 +123,7 @@ class NoteKind(Enum):
     LOCKED_RETYPED = "locked-retyped"
     LOCKED_EDITED = "locked-edited"
     METADATA_CHANGED = "metadata-changed"
+    METADATA_LOST = "metadata-lost"  # no cell had its nbgrader metadata: matched by content
     FILE_COPIED = "file-copied"
     FILE_NOT_COPIED = "file-not-copied"
     LOG_UNREADABLE = "log-unreadable"
@@ -132,6 +140,7 @@ _REPAIRS = {
     NoteKind.LOCKED_RETYPED,
     NoteKind.LOCKED_EDITED,
     NoteKind.METADATA_CHANGED,
+    NoteKind.METADATA_LOST,
 }
 
 
@@ -147,6 +156,7 @@ class Verdict(Enum):
     PASSED = "passed"
     NOT_RUN = "not-run"  # no value was reported
     REPEATED = "repeated"  # reported more than once: counts for nothing
+    UNPROVED = "unproved"  # the run's record was tampered with: nothing in it counts
     WRONG = "wrong"
 
 

@@ -19,7 +19,17 @@ from upsampling_course.checks import mismatch
 from .answer_key import CellKey, NotebookKey
 from .jobs import Limits, RunFailure, RunOutcome
 from .notebook import Assembled
-from .protocol import EndRecord, Event, MarkerRecord, StartRecord, ValueRecord, parse_record
+from .protocol import (
+    MAX_LOG_BYTES,
+    MAX_RECORD_BYTES,
+    EndRecord,
+    Event,
+    MarkerRecord,
+    Record,
+    StartRecord,
+    ValueRecord,
+    parse_record,
+)
 from .results import (
     CellKind,
     CellOutput,
@@ -34,6 +44,9 @@ from .results import (
 
 #: Exit code of a submission's process that failed before its first cell (sandbox/zygote.py).
 COULD_NOT_START = 70
+#: How many of a log's problems are kept (a forged log can have one per line).
+MAX_PROBLEMS = 5
+UNPROVED = "not counted: the record of the run was tampered with"
 
 
 @dataclass
@@ -43,18 +56,73 @@ class RunLog:
     started: list[int] = field(default_factory=list)
     done: bool = False
     unreadable: int = 0  # lines that are not records
+    oversized: int = 0  # lines longer than a record may be (a value too large to check)
+    problems: list[str] = field(default_factory=list)  # what the honest runner never writes
 
     @property
     def last_started(self) -> int | None:
         return self.started[-1] if self.started else None
 
 
+class _Order:
+    """The order the runner writes a log in: ``begin``; per cell ``start``, its values and
+    ``end``; ``done``. Anything else was written by something other than the runner."""
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.began = False
+        self.running: int | None = None  # the cell started and not ended yet
+
+    def problem(self, text: str) -> None:
+        if len(self.log.problems) < MAX_PROBLEMS:
+            self.log.problems.append(text)
+
+    def see(self, record: Record) -> None:
+        log = self.log
+        if log.done:
+            self.problem("records follow the end of the run")
+        begins = isinstance(record, MarkerRecord) and record.event is Event.BEGIN
+        if begins and self.began:
+            self.problem("the run began twice")
+        elif not begins and not self.began:
+            self.problem("the record does not begin where the run began")
+        self.began = True
+        if isinstance(record, StartRecord):
+            if record.cell in log.started:
+                self.problem(f"cell {record.cell} started twice")
+            elif self.running is not None:
+                self.problem(f"cell {record.cell} started while another cell was running")
+            self.running = record.cell
+        elif isinstance(record, EndRecord):
+            if record.cell != self.running:
+                self.problem(f"an end for cell {record.cell}, which was not running")
+            self.running = None
+        elif _reports_a_value(record) and (record.cell is None or record.cell != log.last_started):
+            self.problem(f"a checked value names cell {record.cell}, which was not running")
+
+
+def _reports_a_value(record: Record) -> bool:
+    return isinstance(record, ValueRecord) or (
+        isinstance(record, MarkerRecord) and record.event is Event.VALUE_ERROR
+    )
+
+
 def parse_log(data: bytes) -> RunLog:
+    """A run's log, read strictly; what no honest run writes is listed in ``problems``."""
     log = RunLog()
+    order = _Order(log)
     for line in data.split(b"\n"):
         if not line.strip():
             continue
         record = parse_record(line)
+        if record is None:
+            if len(line) > MAX_RECORD_BYTES:
+                log.oversized += 1
+            else:
+                log.unreadable += 1
+                order.problem("a line that is not a record")
+            continue
+        order.see(record)
         if isinstance(record, ValueRecord):
             log.values.setdefault(record.name, []).append(record)
         elif isinstance(record, StartRecord):
@@ -63,16 +131,31 @@ def parse_log(data: bytes) -> RunLog:
             log.ends[record.cell] = record
         elif isinstance(record, MarkerRecord):
             log.done |= record.event is Event.DONE
-        else:
-            log.unreadable += 1
     return log
 
 
-def score_cell(expected: CellKey, log: RunLog) -> tuple[bool, list[CheckResult]]:
-    """Whether a test cell earns its points, and why, from the key's entry for that cell."""
+def tampering(log: RunLog, cells: list[int]) -> str | None:
+    """What shows that the log of a run of ``cells`` (run cell indexes, in order) was not
+    written by the runner alone, or None. The runner runs the cells in order, each once."""
+    problems = list(log.problems)
+    if log.started != cells[: len(log.started)]:
+        problems.append("the cells did not start in the notebook's order")
+    if log.done and (len(log.started) != len(cells) or set(log.ends) != set(cells)):
+        problems.append("the run claims to have ended before every cell ran")
+    return "; ".join(dict.fromkeys(problems)) or None
+
+
+def score_cell(
+    expected: CellKey, log: RunLog, *, trusted: bool = True
+) -> tuple[bool, list[CheckResult]]:
+    """Whether a test cell earns its points, and why, from the key's entry for that cell.
+    Nothing in a log that was tampered with (``trusted=False``) proves anything."""
     results = []
     for name, want in expected.values.items():
         reported = log.values.get(name, [])
+        if not trusted:
+            results.append(CheckResult(name, want.hidden, Verdict.UNPROVED, UNPROVED))
+            continue
         if not reported:
             results.append(
                 CheckResult(name, want.hidden, Verdict.NOT_RUN, "this check did not run")
@@ -88,13 +171,21 @@ def score_cell(expected: CellKey, log: RunLog) -> tuple[bool, list[CheckResult]]
                 )
             )
             continue
-        why = mismatch(want.value, reported[0].value, atol=want.atol, rtol=want.rtol)
+        why = _compare(want.value, reported[0].value, want.atol, want.rtol)
         if why is None:
             results.append(CheckResult(name, want.hidden, Verdict.PASSED, "passed"))
         else:
             message = "wrong result on inputs you have not seen" if want.hidden else why
             results.append(CheckResult(name, want.hidden, Verdict.WRONG, message))
     return bool(results) and all(r.passed for r in results), results
+
+
+def _compare(expected: object, actual: object, atol: float, rtol: float) -> str | None:
+    """``mismatch``, and a wrong answer (never an exception) for a value it cannot handle."""
+    try:
+        return mismatch(expected, actual, atol=atol, rtol=rtol)
+    except Exception as exc:  # noqa: BLE001 - an untrusted value may break anything
+        return f"the value could not be compared ({type(exc).__name__})"
 
 
 def _describe_cell(cell_index: int | None, assembled: Assembled) -> str:
@@ -114,15 +205,17 @@ def _file_too_large(end: EndRecord) -> bool:
     return "File too large" in end.evalue
 
 
+def _disk_full(end: EndRecord) -> bool:
+    return "No space left on device" in end.evalue
+
+
 def _first_cell(log: RunLog, raised: Callable[[EndRecord], bool]) -> int | None:
     """The first run cell that ended with an error ``raised`` recognises."""
     return next((index for index, end in log.ends.items() if raised(end)), None)
 
 
-def _process_status(
-    outcome: RunOutcome, log: RunLog, limits: Limits, where: str
-) -> tuple[Status, str] | None:
-    """The status when the process ended abnormally (a limit, a signal, an early exit)."""
+def _killed_status(outcome: RunOutcome, limits: Limits, where: str) -> tuple[Status, str] | None:
+    """The status when the process was stopped from outside (a limit, a signal)."""
     file_mb = limits.file_bytes // 1024**2
     if outcome.timed_out:
         return Status.TIMEOUT, f"stopped after {limits.wall_seconds:g} s {where}"
@@ -136,9 +229,21 @@ def _process_status(
     if outcome.signal is not None:
         return (
             Status.CRASHED,
-            f"the process was killed by {signal.Signals(outcome.signal).name} {where}",
+            f"the process was killed by {_signal_name(outcome.signal)} {where}",
         )
-    if outcome.exit_code == COULD_NOT_START and not log.started:
+    return None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _exit_status(outcome: RunOutcome, log: RunLog, where: str) -> tuple[Status, str] | None:
+    """The status when the process ended by itself before the end of the run."""
+    if outcome.exit_code == COULD_NOT_START and not outcome.reached_cells:
         detail = outcome.stdout[-600:].decode("utf-8", "replace").strip().splitlines()
         last = f": {detail[-1]}" if detail else ""
         return Status.ERROR, f"the submission's process could not start{last}"
@@ -147,6 +252,41 @@ def _process_status(
             return Status.MEMORY, f"ran out of memory {where}"
         return Status.CRASHED, (
             f"the notebook ended its own process (exit code {outcome.exit_code}) {where}"
+        )
+    return None
+
+
+def _log_status(
+    outcome: RunOutcome, log: RunLog, assembled: Assembled, where: str
+) -> tuple[Status, str] | None:
+    """The status when the log itself is too long to read or was not the runner's alone."""
+    if len(outcome.records) >= MAX_LOG_BYTES:
+        return Status.OUTPUT_LIMIT, (
+            f"reported more than {MAX_LOG_BYTES // 1024**2} MB of checked values {where}"
+        )
+    tampered = tampering(log, [c.index for c in assembled.code_cells()])
+    return None if tampered is None else (Status.TAMPERED, tampered)
+
+
+def _limit_raised(log: RunLog, assembled: Assembled, limits: Limits) -> tuple[Status, str] | None:
+    """The status when a cell raised the error of a limit (and the run went on)."""
+    too_large = _first_cell(log, _file_too_large)
+    if too_large is not None:
+        return Status.OUTPUT_LIMIT, (
+            f"wrote more than {limits.file_bytes // 1024**2} MB to one "
+            "file (printed output counts) "
+            f"{_describe_cell(too_large, assembled)}"
+        )
+    full = _first_cell(log, _disk_full)
+    if full is not None:
+        return Status.OUTPUT_LIMIT, (
+            f"filled the space its temporary files may take {_describe_cell(full, assembled)}"
+        )
+    memory = _first_cell(log, _out_of_memory)
+    if memory is not None:
+        return Status.MEMORY, (
+            f"hit the {limits.memory_bytes // 1024**3} GB memory limit "
+            f"{_describe_cell(memory, assembled)}"
         )
     return None
 
@@ -161,22 +301,19 @@ def outcome_status(
         return Status.WORKERS_LOST, (
             "two grading workers were lost while they ran this notebook, so it was not run again"
         )
-    ended = _process_status(outcome, log, limits, _describe_cell(log.last_started, assembled))
+    where = _describe_cell(log.last_started, assembled)
+    killed = _killed_status(outcome, limits, where)
+    if killed is not None:
+        return killed
+    untrusted = _log_status(outcome, log, assembled, where)
+    if untrusted is not None:
+        return untrusted
+    ended = _exit_status(outcome, log, where)
     if ended is not None:
         return ended
-    too_large = _first_cell(log, _file_too_large)
-    if too_large is not None:
-        return Status.OUTPUT_LIMIT, (
-            f"wrote more than {limits.file_bytes // 1024**2} MB to one "
-            "file (printed output counts) "
-            f"{_describe_cell(too_large, assembled)}"
-        )
-    memory = _first_cell(log, _out_of_memory)
-    if memory is not None:
-        return Status.MEMORY, (
-            f"hit the {limits.memory_bytes // 1024**3} GB memory limit "
-            f"{_describe_cell(memory, assembled)}"
-        )
+    limit = _limit_raised(log, assembled, limits)
+    if limit is not None:
+        return limit
     if assembled.repaired:
         return Status.REPAIRED, "; ".join(n.text for n in assembled.notes if n.kind.is_repair)
     if all(end.ok for end in log.ends.values()):
@@ -184,8 +321,10 @@ def outcome_status(
     return Status.GRADED, "all cells ran; some raised errors (see feedback)"
 
 
-def _auto_cell(grade_id: str, expected: CellKey, log: RunLog, assembled: Assembled) -> CellResult:
-    passed, checks = score_cell(expected, log)
+def _auto_cell(
+    grade_id: str, expected: CellKey, log: RunLog, assembled: Assembled, trusted: bool
+) -> CellResult:
+    passed, checks = score_cell(expected, log, trusted=trusted)
     cell = assembled.cell(grade_id)
     end = log.ends.get(cell.index) if cell else None
     return CellResult(
@@ -200,10 +339,15 @@ def _auto_cell(grade_id: str, expected: CellKey, log: RunLog, assembled: Assembl
     )
 
 
-def score_cells(assembled: Assembled, log: RunLog, key: NotebookKey) -> dict[str, CellResult]:
+def score_cells(
+    assembled: Assembled, log: RunLog, key: NotebookKey, *, trusted: bool = True
+) -> dict[str, CellResult]:
     """Every graded cell's result: test cells from their checks; answers marked by hand get 0
     when left unanswered, and wait for the instructor otherwise."""
-    cells = {gid: _auto_cell(gid, expected, log, assembled) for gid, expected in key.cells.items()}
+    cells = {
+        gid: _auto_cell(gid, expected, log, assembled, trusted)
+        for gid, expected in key.cells.items()
+    }
     for grade_id, points in key.manual.items():
         unanswered = assembled.cell(grade_id) is None or grade_id in assembled.unanswered
         cells[grade_id] = CellResult(
@@ -224,20 +368,24 @@ def score_notebook(
     log = parse_log(outcome.records)
     status, reason = outcome_status(outcome, log, assembled, limits)
     notes = notes + assembled.notes
-    if log.unreadable:
+    if log.oversized:
         notes.append(
             Note(
                 NoteKind.LOG_UNREADABLE,
-                f"{log.unreadable} unreadable lines in the run's log were ignored",
+                f"{log.oversized} checked values larger than "
+                f"{MAX_RECORD_BYTES // 1024**2} MB were not read",
             )
         )
+    trusted = status is not Status.TAMPERED
+    if not trusted:  # what the job claimed it printed is not shown either
+        log = RunLog()
     return NotebookResult(
         name=name,
         status=status,
         reason=reason,
         max_score=key.max_score,
         notes=notes,
-        cells=score_cells(assembled, log, key),
+        cells=score_cells(assembled, log, key, trusted=trusted),
         cells_run=assembled.cells,
         outputs={i: CellOutput(e.ok, e.ename, e.evalue, e.out) for i, e in log.ends.items()},
         wall_seconds=outcome.wall_seconds,

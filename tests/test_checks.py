@@ -86,3 +86,32 @@ def test_hidden_inputs_depend_on_seed_and_tag_only(monkeypatch):
     monkeypatch.setenv(checks.SEED_ENV, "8")
     assert not np.array_equal(a, checks.hidden_array("x", (2, 3)))
     assert -4 <= checks.hidden_int("n", -4, 4) <= 4
+
+
+def _nested(depth: int, leaf: object) -> object:
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+ARRAY_2 = {"shape": [2], "data": [1.0, 2.0]}
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "words"),
+    [
+        (1.0, 10**4000, "an integer of about 4001 digits"),
+        ("x", int("9" * 4299), "an integer of about 4300 digits"),
+        ([1.0], [10**400], "expected a number or an array"),
+        (ARRAY_2, {"shape": [1] * 70, "data": [1.0]}, "expected a number or an array"),
+        (ARRAY_2, {"shape": [0, 10**30], "data": []}, "expected a number or an array"),
+        (ARRAY_2, _nested(3000, 1.0), "[[[[...]]]]"),
+        ([[1.0]], [_nested(3000, 1.0)], "expected a number or an array"),
+        ("s", _nested(3000, "s"), "[[[[...]]]]"),
+    ],
+)
+def test_mismatch_describes_hostile_values_without_an_exception(expected, actual, words):
+    """Values of any size, depth and number of dimensions are a wrong answer, described
+    briefly: never an exception, never a message longer than a line."""
+    why = checks.mismatch(expected, actual)
+    assert why is not None and words in why and len(why) < 200

@@ -33,6 +33,10 @@ from ..results import IsolationReport
 UID_RANGE = range(61000, 65000)
 
 SANDBOX_JOB_DIR = "/job"
+#: The sandbox's private temporary folders are RAM-backed: each is capped (and emptied after
+#: every job, so the cap is each job's). POSIX shared memory lives in /dev/shm.
+TMP_BYTES = 512 * 1024**2
+SHM_BYTES = 64 * 1024**2
 
 
 @dataclass
@@ -82,7 +86,9 @@ class Isolation:
             cmd += ["--unshare-user"]
         # The private /tmp first: a package bound below /tmp (a checkout there) must stay
         # visible, not be hidden under the new tmpfs.
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue"]
+        for folder, size in (("/tmp", TMP_BYTES), ("/dev/shm", SHM_BYTES)):
+            cmd += ["--perms", "1777", "--size", str(size), "--tmpfs", folder]
         bound = readonly_paths()
         # bubblewrap would create the folders leading to a bind as 0700: the submission's
         # user could not reach the Python installation below /root.
@@ -209,6 +215,11 @@ def detect(require_sandbox: bool = False) -> Isolation:
     iso = Isolation(bubblewrap=usable, root=root)
     if usable:
         iso.layers.append("bubblewrap (private filesystem view, no network, own PID namespace)")
+        iso.layers.append(
+            f"temporary space capped ({TMP_BYTES // 1024**2} MB /tmp, "
+            f"{SHM_BYTES // 1024**2} MB /dev/shm)"
+        )
+        iso.layers.append("IPC objects a job leaves are removed before the next job")
     else:
         if require_sandbox:
             raise RuntimeError(f"a sandbox is required but {problem}")
@@ -226,4 +237,8 @@ def detect(require_sandbox: bool = False) -> Isolation:
             "could signal or read your other processes and files"
         )
     iso.layers.append("resource limits (CPU, memory, processes, file size) and wall-clock timeout")
+    iso.warnings.append(
+        "the job folder's total size is not capped (each file is): a notebook can fill the "
+        "grader's disk up to the file size limit times the files it writes in its time"
+    )
     return iso

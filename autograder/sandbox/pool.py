@@ -14,7 +14,6 @@ import dataclasses
 import json
 import os
 import queue
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -22,8 +21,10 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from ..jobs import Job, NoWorker, RunOutcome, WorkerLost, run_with_policy
+from ..protocol import MAX_LOG_BYTES
 from ..results import IsolationReport
 from ..untrusted import read_capped
+from .cleanup import empty_folder
 from .environment import job_environment
 from .isolation import Isolation
 
@@ -32,36 +33,11 @@ from .isolation import Isolation
 READY_TIMEOUT = 600.0
 #: After the wall-clock limit, the zygote may need this long to kill what a job left running.
 CLEANUP_SECONDS = 120.0
-MAX_RECORDS_BYTES = 32 << 20
 MAX_STDOUT_BYTES = 64 << 10
 
 
 class WorkerError(RuntimeError):
     """A worker did not start or stopped answering."""
-
-
-def empty_folder(path: Path) -> None:
-    """Remove everything in ``path`` (a job may leave read-only or odd files behind)."""
-
-    def make_writable(func, target, _exc):  # type: ignore[no-untyped-def]
-        try:
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-        except OSError:
-            pass
-        try:
-            func(target)
-        except OSError:
-            pass
-
-    for entry in os.scandir(path):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, onerror=make_writable)
-        else:
-            try:
-                os.unlink(entry.path)
-            except OSError:
-                pass
 
 
 class Worker:
@@ -73,11 +49,25 @@ class Worker:
         self.isolation = isolation
         self.single_thread = single_thread
         self.uid = isolation.worker_uid()
-        self.job_dir = scratch / f"worker-{index}"
-        self.job_dir.mkdir(mode=0o700)
+        self.scratch = scratch
+        self.folders = 0  # job folders this worker had (a new one when one cannot be emptied)
+        self.job_dir = self._new_folder()
         self.log_path = scratch / f"worker-{index}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.jobs_done = 0
+
+    def _new_folder(self) -> Path:
+        self.folders += 1
+        folder = self.scratch / f"worker-{self.index}-{self.folders}"
+        folder.mkdir(mode=0o700)
+        return folder
+
+    def _clean_folder(self) -> None:
+        """Empty the job folder; if that fails (or takes too long), leave it (the pool removes
+        it when it closes) and replace the worker, which gets a fresh folder."""
+        if not empty_folder(self.job_dir):
+            self.stop()
+            self.job_dir = self._new_folder()
 
     @property
     def job_dir_inside(self) -> str:
@@ -122,7 +112,6 @@ class Worker:
         return result[0]
 
     def _write_files(self, job: Job) -> None:
-        empty_folder(self.job_dir)
         cells = json.dumps({"cells": [dataclasses.asdict(c) for c in job.cells]}).encode()
         for name, content in {**job.files, "cells.json": cells}.items():
             path = self.job_dir / name
@@ -135,6 +124,7 @@ class Worker:
 
     def attempt(self, job: Job) -> RunOutcome:
         """Run ``job`` once (see ``jobs.run_with_policy`` for what the exceptions mean)."""
+        self._clean_folder()
         if not self.alive:
             try:
                 self.start()
@@ -170,12 +160,13 @@ class Worker:
             wall_seconds=answer["wall_seconds"],
             cpu_seconds=answer["cpu_seconds"],
             max_rss_kb=answer["max_rss_kb"],
-            records=read_capped(self.job_dir / "records.jsonl", MAX_RECORDS_BYTES),
+            reached_cells=answer["reached_cells"],
+            records=read_capped(self.job_dir / "records.jsonl", MAX_LOG_BYTES),
             stdout=read_capped(self.job_dir / "stdout.txt", MAX_STDOUT_BYTES),
             isolation=self.isolation.report(),
             worker=self.name,
         )
-        empty_folder(self.job_dir)
+        self._clean_folder()
         return outcome
 
     def stop(self) -> None:
@@ -246,7 +237,8 @@ class LocalPool:
             thread.join()
         for worker in self.workers:
             worker.stop()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        if empty_folder(self.scratch):
+            self.scratch.rmdir()
 
     def __enter__(self) -> LocalPool:
         return self

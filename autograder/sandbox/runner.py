@@ -45,8 +45,9 @@ class CappedText(io.TextIOBase):
         return text
 
 
-def run_notebook(job: dict[str, Any]) -> None:
-    """Run the job's cells in one IPython shell, writing the log (``autograder.protocol``)."""
+def run_notebook(job: dict[str, Any], reached_fd: int) -> None:
+    """Run the job's cells in one IPython shell, writing the log (``autograder.protocol``);
+    one byte to ``reached_fd`` tells the worker that the first cell is about to run."""
     import sys
 
     records_fd = os.open(
@@ -80,7 +81,12 @@ def run_notebook(job: dict[str, Any]) -> None:
             emit(event_line(Event.VALUE_ERROR, i=current["index"], name=str(name)))
 
     checks.reporter = report
+    # As Jupyter does: modules handed in beside the notebook can be imported (the worker runs
+    # with -I, which leaves the current folder off sys.path).
+    sys.path.insert(0, job["dir"])
     emit(event_line(Event.BEGIN, pid=os.getpid()))
+    os.write(reached_fd, b"1")
+    os.close(reached_fd)
     for cell in cells:
         current["index"] = cell["index"]
         emit(event_line(Event.START, i=cell["index"]))

@@ -16,7 +16,6 @@ import ctypes
 import json
 import os
 import resource
-import shutil
 import signal
 import sys
 import time
@@ -66,14 +65,18 @@ def main() -> None:
 def run_job(job: dict, control_fd: int) -> dict:
     started = time.monotonic()
     limits = job["limits"]
+    # The child writes one byte here just before its first cell: once there, no code of the job
+    # can take it back, so a job cannot pass its own exit for one that "could not start".
+    reached_read, reached_write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         try:
             os.close(control_fd)
+            os.close(reached_read)
             enter_child(job)
             from autograder.sandbox.runner import run_notebook
 
-            run_notebook(job)
+            run_notebook(job, reached_write)
             os._exit(0)
         except BaseException:  # noqa: BLE001 - the child must never fall back into the loop
             try:
@@ -96,9 +99,16 @@ def run_job(job: dict, control_fd: int) -> dict:
             _, status, usage = os.wait4(pid, 0)
             break
         time.sleep(0.02)
+    os.close(reached_write)
     wall = time.monotonic() - started
     clean = _kill_all(pid, job.get("uid"))
-    clean_private_tmp(job["dir"])
+    os.set_blocking(reached_read, False)
+    try:
+        reached_cells = bool(os.read(reached_read, 1))
+    except BlockingIOError:
+        reached_cells = False
+    os.close(reached_read)
+    clean = remove_ipc(job.get("uid"), job["dir"]) and clean_private_tmp(job["dir"]) and clean
     return {
         "job": job["job"],
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -108,6 +118,7 @@ def run_job(job: dict, control_fd: int) -> dict:
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3) if usage else None,
         "max_rss_kb": usage.ru_maxrss if usage else None,
         "clean": clean,
+        "reached_cells": reached_cells,
     }
 
 
@@ -224,25 +235,82 @@ def _kill_all(root_pid: int, uid: int | None) -> bool:
         time.sleep(0.02)
 
 
-def clean_private_tmp(job_dir: str) -> None:
-    """Inside bubblewrap /tmp and /dev/shm are this worker's own: empty them after each job.
-    (The grader reads, then removes, the job folder itself.)"""
-    if job_dir != "/job":
-        return
-    for target in ("/tmp", "/dev/shm"):
+#: System V IPC objects as the kernel lists them, and the call that removes one of each kind.
+SYSV_IPC = (
+    ("/proc/sysvipc/shm", "shmid"),
+    ("/proc/sysvipc/sem", "semid"),
+    ("/proc/sysvipc/msg", "msqid"),
+)
+POSIX_MQUEUES = "/dev/mqueue"
+IPC_RMID = 0
+
+
+def _ipc_objects(uid: int | None) -> list[tuple[str, int]]:
+    """The System V IPC objects of the job: its user's, or every one in the worker's own IPC
+    namespace (the worker itself creates none)."""
+    found = []
+    for path, id_column in SYSV_IPC:
         try:
-            entries = os.listdir(target)
-        except OSError:
+            with open(path, encoding="ascii") as f:
+                header, *rows = [line.split() for line in f.read().splitlines()]
+        except (OSError, ValueError):
             continue
-        for name in entries:
-            full = os.path.join(target, name)
+        for row in rows:
+            fields = dict(zip(header, row, strict=False))
+            owners = {int(fields.get("uid", -1)), int(fields.get("cuid", -1))}
+            if uid is None or uid in owners:
+                found.append((id_column, int(fields[id_column])))
+    return found
+
+
+def _remove_ipc_objects(uid: int | None) -> None:
+    for kind, ident in _ipc_objects(uid):
+        if kind == "shmid":
+            _libc.shmctl(ident, IPC_RMID, None)
+        elif kind == "semid":
+            _libc.semctl(ident, 0, IPC_RMID)
+        else:
+            _libc.msgctl(ident, IPC_RMID, None)
+    if os.path.isdir(POSIX_MQUEUES):
+        for name in os.listdir(POSIX_MQUEUES):
             try:
-                if os.path.isdir(full) and not os.path.islink(full):
-                    shutil.rmtree(full, ignore_errors=True)
-                else:
-                    os.unlink(full)
+                os.unlink(os.path.join(POSIX_MQUEUES, name))
             except OSError:
                 pass
+
+
+def remove_ipc(uid: int | None, job_dir: str) -> bool:
+    """Remove the IPC objects the job left (System V shared memory, semaphores and message
+    queues, POSIX message queues; POSIX shared memory is /dev/shm, emptied with /tmp), as the
+    job's own user (their owner may remove them). True once none is left. Without bubblewrap
+    or a user of its own a job shares them with the instructor's: nothing is removed."""
+    if uid is None and job_dir != "/job":
+        return True
+    helper = os.fork()
+    if helper == 0:
+        try:
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            _remove_ipc_objects(uid)
+        finally:
+            os._exit(0)
+    os.waitpid(helper, 0)
+    return not _ipc_objects(uid) and not (
+        os.path.isdir(POSIX_MQUEUES) and os.listdir(POSIX_MQUEUES)
+    )
+
+
+def clean_private_tmp(job_dir: str) -> bool:
+    """Inside bubblewrap /tmp and /dev/shm are this worker's own: empty them after each job
+    (``cleanup.empty_folder``: any depth, bounded in time). False when that failed: the
+    worker is then replaced. (The grader empties the job folder itself.)"""
+    if job_dir != "/job":
+        return True
+    from autograder.sandbox.cleanup import empty_folder
+
+    return all([empty_folder(target) for target in ("/tmp", "/dev/shm") if os.path.isdir(target)])
 
 
 if __name__ == "__main__":

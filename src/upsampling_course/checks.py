@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import reprlib
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -64,31 +65,60 @@ def to_plain(value: Any) -> Any:
     raise TypeError(f"cannot check a value of type {type(value).__name__}")
 
 
+#: Arrays of more dimensions than NumPy allows are not arrays an answer can be.
+MAX_DIMENSIONS = 32
+#: How many characters of a value a message quotes.
+MAX_DESCRIBED_CHARS = 80
+#: Errors that a hostile value (huge integers, 70 dimensions, deep nesting) raises while it is
+#: converted: such a value is "not an array or number", never an exception of the comparer.
+_UNCONVERTIBLE = (OverflowError, ValueError, TypeError, RecursionError, MemoryError)
+
+
+def _numbers(plain: list[Any]) -> list[float] | None:
+    """The numbers of a nested list, flattened without recursion, or None if any is not one."""
+    flat: list[float] = []
+    stack: list[Any] = [plain]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            if not item:
+                return None
+            stack.extend(item)
+        elif type(item) in (int, float):
+            flat.append(float(item))  # OverflowError for an int too large: caught by the caller
+        else:
+            return None
+    return flat
+
+
 def _as_array(plain: Any) -> np.ndarray | None:
-    """The float64 array a plain value stands for, or None if it is not an array or number."""
+    """The float64 array a plain value stands for, or None if it is not an array or number
+    (also when it is too large, too deep or has too many dimensions to be one)."""
+    try:
+        return _to_array(plain)
+    except _UNCONVERTIBLE:
+        return None
+
+
+def _to_array(plain: Any) -> np.ndarray | None:
     if isinstance(plain, dict):
         shape, data = plain.get("shape"), plain.get("data")
         if (
             set(plain) != {"shape", "data"}
             or not isinstance(shape, list)
             or not isinstance(data, list)
+            or len(shape) > MAX_DIMENSIONS
             or not all(type(s) is int and s >= 0 for s in shape)
             or not all(type(d) in (int, float) for d in data)
             or math.prod(shape) != len(data)
         ):
             return None
-        return np.asarray(data, dtype=np.float64).reshape(shape)
+        return np.asarray([float(d) for d in data], dtype=np.float64).reshape(shape)
     if type(plain) in (int, float):
         return np.asarray(float(plain))
-    if (
-        isinstance(plain, list)
-        and plain
-        and all(type(v) in (int, float) for v in np.ravel(np.asarray(plain, dtype=object)))
-    ):
-        try:
-            return np.asarray(plain, dtype=np.float64)
-        except ValueError:  # ragged
-            return None
+    if isinstance(plain, list) and plain and _numbers(plain) is not None:
+        array = np.asarray(plain, dtype=np.float64)  # ValueError when ragged
+        return array if array.ndim <= MAX_DIMENSIONS else None
     return None
 
 
@@ -96,8 +126,16 @@ def mismatch(expected: Any, actual: Any, *, atol: float = 1e-5, rtol: float = 1e
     """Why ``actual`` differs from ``expected`` (both plain data), or None when they match.
 
     The autograder calls this outside the kernel, on data parsed from JSON, so neither side
-    can carry its own comparison method.
+    can carry its own comparison method. ``actual`` may be anything JSON can hold, of any size
+    or depth: this never raises for it.
     """
+    try:
+        return _mismatch(expected, actual, atol, rtol)
+    except _UNCONVERTIBLE as exc:
+        return f"the value could not be compared ({type(exc).__name__})"
+
+
+def _mismatch(expected: Any, actual: Any, atol: float, rtol: float) -> str | None:
     exp_arr = _as_array(expected)
     if exp_arr is not None and not (type(expected) in (int, float) and type(actual) is bool):
         act_arr = _as_array(actual)
@@ -118,21 +156,28 @@ def mismatch(expected: Any, actual: Any, *, atol: float = 1e-5, rtol: float = 1e
         if not isinstance(actual, list) or len(actual) != len(expected):
             return f"expected a list of {len(expected)} items, got {_describe(actual)}"
         for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            why = mismatch(e, a, atol=atol, rtol=rtol)
+            why = _mismatch(e, a, atol, rtol)
             if why:
                 return f"item {i}: {why}"
         return None
     if type(expected) is not type(actual) or expected != actual:
-        return f"expected {expected!r}, got {_describe(actual)}"
+        return f"expected {_describe(expected)}, got {_describe(actual)}"
     return None
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, MAX_DESCRIBED_CHARS, MAX_DESCRIBED_CHARS
 
 
 def _describe(plain: Any) -> str:
     arr = _as_array(plain)
     if arr is not None and arr.ndim:
         return f"an array of shape {tuple(arr.shape)}"
-    text = repr(plain)
-    return text if len(text) <= 80 else text[:77] + "..."
+    if type(plain) is int and plain.bit_length() > 64:
+        return f"an integer of about {int(plain.bit_length() * math.log10(2)) + 1} digits"
+    text = _SHORT.repr(plain)  # bounded depth and length, whatever the value
+    limit = MAX_DESCRIBED_CHARS
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- what test cells call ------------------------------------------------------------------

@@ -168,7 +168,7 @@ class Cases:
             "ipython-hooks": (self.wrong_q1_then(IPYTHON_HOOKS), Status.GRADED, 0.0),
             "ipython-events": (self.wrong_q1_then(IPYTHON_EVENTS), Status.GRADED, FULL - Q1),
             "trace-hooks": (self.wrong_q1_then(TRACE_HOOKS), Status.GRADED, FULL - Q1),
-            "forged-records": (self.wrong_q1_then(FORGED_RECORDS), Status.GRADED, FULL - Q1),
+            "forged-records": (self.wrong_q1_then(FORGED_RECORDS), Status.TAMPERED, 0.0),
             "equal-to-anything": (
                 self.full(**{"upsample-nearest": EQUAL_TO_ANYTHING}),
                 Status.GRADED,

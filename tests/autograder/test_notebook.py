@@ -150,3 +150,42 @@ def test_odd_metadata_is_ignored_not_trusted():
         (None, {"grade_id": 5}),
         (None, {}),
     ]
+
+
+# --- nbgrader metadata lost (Colab and some editors drop it; issue 15) ----------------------
+
+
+def bare(cell: Cell) -> Cell:
+    """The cell as an editor that drops nbgrader's metadata saves it."""
+    return Cell(cell.cell_type, cell.source)
+
+
+def test_without_metadata_the_answer_is_the_one_cell_defining_its_function():
+    helper = Cell("code", "def double(x):\n    return x + x")
+    mine = Cell(
+        "code", "%matplotlib inline\ndef f(x):\n    return double(x)"
+    )  # a magic: not Python
+    crlf_tests = Cell("code", RELEASED_TESTS.source.replace("\n", "\r\n"))
+    run = assemble(INSTRUCTOR, [bare(SETUP), bare(PROSE), helper, mine, crlf_tests])
+    assert [(c.origin, c.grade_id, c.source) for c in run.cells if c.cell_type == "code"] == [
+        (Origin.INSTRUCTOR, "setup", SETUP.source),
+        (Origin.STUDENT_ADDED, None, helper.source),  # after the cell it followed
+        (Origin.ANSWER, "answer", mine.source),
+        (Origin.INSTRUCTOR, "tests", TESTS.source),  # the instructor's, hidden tests and all
+    ]
+    answer = run.cell("answer")
+    assert answer is not None and answer.source == mine.source and not run.unanswered
+    assert run.repaired and [n.kind for n in run.notes] == [NoteKind.METADATA_LOST]
+    assert "metadata was lost" in run.notes[0].text and "Jupyter" in run.notes[0].text
+    assert [c.source for c in run.cells].count(RELEASED_TESTS.source) == 0  # no copy ran
+
+
+@pytest.mark.parametrize("copies", [0, 2])
+def test_without_metadata_an_answer_defined_by_no_cell_or_by_several_is_unanswered(copies):
+    mine = [Cell("code", f"def f(x):\n    return {n}") for n in range(copies)]
+    run = assemble(INSTRUCTOR, [bare(SETUP), *mine, bare(RELEASED_TESTS)])
+    assert run.unanswered == {"answer"} and run.repaired
+    kinds = [n.kind for n in run.notes]
+    assert kinds == [NoteKind.METADATA_LOST, NoteKind.ANSWER_MISSING]
+    assert ("no cell" if copies == 0 else "2 cells") in run.notes[1].text
+    assert not any("deleted" in n.text for n in run.notes)

@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from autograder.answer_key import CellKey, ExpectedValue, NotebookKey
 from autograder.jobs import Limits, RunFailure, RunOutcome
 from autograder.notebook import Cell, assemble
-from autograder.protocol import Event, event_line, parse_record, value_line
+from autograder.protocol import (
+    MAX_LOG_BYTES,
+    MAX_RECORD_BYTES,
+    Event,
+    event_line,
+    parse_record,
+    value_line,
+)
 from autograder.results import CellKind, IsolationReport, NoteKind, Status, Verdict
 from autograder.scoring import (
     COULD_NOT_START,
@@ -211,7 +218,9 @@ def test_outcome_status_names_what_happened(fields, status, words):
 
 
 def test_a_process_that_could_not_start_and_one_that_stopped_early():
-    could_not = outcome(exit_code=COULD_NOT_START, stdout=b"Traceback\nOSError: no\n")
+    could_not = outcome(
+        exit_code=COULD_NOT_START, stdout=b"Traceback\nOSError: no\n", reached_cells=False
+    )
     assert outcome_status(could_not, parse_log(b""), RUN, LIMITS) == (
         Status.ERROR,
         "the submission's process could not start: OSError: no",
@@ -231,11 +240,146 @@ def test_a_process_that_could_not_start_and_one_that_stopped_early():
 
 def test_score_notebook_puts_it_together():
     repaired = assemble(INSTRUCTOR, [SETUP, ANSWER, Cell("code", "x", "tests", TESTS.nbgrader)])
-    records = log_of(*RIGHT) + b"garbage\n"
+    records = log_of(*RIGHT)
     result = score_notebook("nb", repaired, outcome(records), KEY, LIMITS, notes=[])
     assert result.status is Status.REPAIRED and "'tests' was edited" in result.reason
-    assert [n.kind for n in result.notes] == [NoteKind.LOCKED_EDITED, NoteKind.LOG_UNREADABLE]
+    assert [n.kind for n in result.notes] == [NoteKind.LOCKED_EDITED]
     cell = result.cells["tests"]
     assert (cell.kind, cell.auto_score, cell.max_score, cell.passed) == (CellKind.AUTO, 2, 2, True)
     assert result.score == 2 and result.max_score == 2
     assert sorted(result.outputs) == [0, 2, 3] and result.cells_run == repaired.cells
+
+
+# --- hostile values and forged logs (issue 15) ---------------------------------------------
+
+HUGE_INT = st.integers(min_value=-(10**4299), max_value=10**4299)
+HOSTILE = st.recursive(
+    st.none()
+    | st.booleans()
+    | HUGE_INT
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(["shape", "data", "x"]), inner, max_size=3)
+    ),
+    max_leaves=20,
+)
+SHAPES = st.lists(st.integers(0, 3) | HUGE_INT, max_size=70)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE | st.builds(lambda s, d: {"shape": s, "data": d}, SHAPES, st.lists(HUGE_INT)))
+def test_any_reported_value_is_compared_without_an_exception(raw):
+    """Whatever a job reports for a check is scored: passed only when it is the answer."""
+    lines = [value(3, "visible", "f", raw), value(3, "hidden", "fh", raw)]
+    passed, checks = score_cell(KEY.cells["tests"], parse_log(log_of(*lines)))
+    assert not passed and all(c.verdict in (Verdict.PASSED, Verdict.WRONG) for c in checks)
+    assert all(len(c.message) < 300 for c in checks)
+
+
+RECORDS = st.one_of(
+    st.builds(lambda i: event_line(Event.START, i=i), st.integers(-2, 5) | HUGE_INT),
+    st.builds(
+        lambda i, ok: event_line(Event.END, i=i, ok=ok, out="x"), st.integers(-2, 5), st.booleans()
+    ),
+    st.builds(lambda i, v: value(i, "visible", "f", v), st.integers(-2, 5), HOSTILE),
+    st.sampled_from([event_line(Event.BEGIN, pid=1), event_line(Event.DONE), "garbage\n"]),
+)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORDS, max_size=12), st.sampled_from([0, 1, COULD_NOT_START]), st.booleans())
+def test_any_log_is_scored_without_an_exception(lines, exit_code, reached):
+    """Records in any order, forged, repeated or cut short: a status, and never one that
+    blames the grader ("grader error") once the job's cells ran."""
+    records = "".join(lines).encode()
+    run = outcome(records, exit_code=exit_code, reached_cells=reached)
+    result = score_notebook("nb", RUN, run, KEY, LIMITS, notes=[])
+    if reached:
+        assert result.status is not Status.ERROR
+    if result.status is Status.TAMPERED:
+        assert result.score == 0 and not result.outputs
+
+
+def _forge(log: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in log
+    return log.replace(old, new, 1)
+
+
+HONEST = log_of(*RIGHT)
+RUN_STATUS = Status.REPAIRED  # RUN lacks the instructor's test cell
+END_3 = event_line(Event.END, i=3, ok=True, out="").encode()
+
+
+@pytest.mark.parametrize(
+    ("records", "words"),
+    [
+        # A cell wrote an end record for itself, then the real one came.
+        (
+            _forge(HONEST, b'{"e": "start", "i": 2}\n', b'{"e": "start", "i": 2}\n' + END_3),
+            "an end for cell 3, which was not running",
+        ),
+        # The answer cell reported the test cell's values in its place.
+        (
+            _forge(
+                HONEST, b'{"e": "start", "i": 2}\n', b'{"e": "start", "i": 2}\n' + RIGHT[1].encode()
+            ),
+            "names cell 3, which was not running",
+        ),
+        # The run claimed to be done after the answer cell, and the process left quietly.
+        (
+            HONEST[: HONEST.index(b'{"e": "start", "i": 3}')] + event_line(Event.DONE).encode(),
+            "claims to have ended before every cell ran",
+        ),
+        (HONEST + b"garbage\n", "a line that is not a record"),
+        (HONEST + RIGHT[0].encode(), "records follow the end of the run"),
+        (HONEST[HONEST.index(b"\n") + 1 :], "does not begin where the run began"),
+        (_forge(HONEST, b'"start", "i": 2', b'"start", "i": 3'), "started twice"),
+    ],
+)
+def test_a_log_written_by_anything_but_the_runner_proves_nothing(records, words):
+    result = score_notebook("nb", RUN, outcome(records), KEY, LIMITS, notes=[])
+    assert result.status is Status.TAMPERED and words in result.reason
+    assert result.score == 0 and not result.outputs
+    checks = result.cells["tests"].checks
+    assert [c.verdict for c in checks] == [Verdict.UNPROVED, Verdict.UNPROVED]
+    assert (
+        Status.TAMPERED.words == "the notebook's record of its run was unreadable or tampered with"
+    )
+    assert Status.TAMPERED.scored and Status.CRASHED.severity < Status.TAMPERED.severity
+
+
+def test_a_job_cannot_pass_its_own_exit_for_one_that_could_not_start():
+    """Exit code 70 with an emptied log, after the cells were reached: the notebook's doing."""
+    forged = outcome(b"", exit_code=COULD_NOT_START, stdout=b"OSError: grader broke")
+    status, reason = outcome_status(forged, parse_log(b""), RUN, LIMITS)
+    assert status is Status.CRASHED and "exit code 70" in reason
+    cut = HONEST[: len(HONEST) // 2]
+    status, _ = outcome_status(outcome(cut, exit_code=0), parse_log(cut), RUN, LIMITS)
+    assert status in (Status.CRASHED, Status.TAMPERED)
+
+
+def test_a_log_longer_than_the_grader_reads_is_the_output_limit():
+    records = HONEST + b" " * MAX_LOG_BYTES
+    status, reason = outcome_status(outcome(records), parse_log(records), RUN, LIMITS)
+    assert status is Status.OUTPUT_LIMIT and "32 MB" in reason
+
+
+def test_a_value_too_large_to_read_is_a_note_not_tampering():
+    huge = b'{"e": "value", "i": 3, "x": "' + b"y" * MAX_RECORD_BYTES + b'"}\n'
+    records = _forge(HONEST, END_3, huge + END_3)
+    result = score_notebook("nb", RUN, outcome(records), KEY, LIMITS, notes=[])
+    assert result.status is RUN_STATUS and result.score == 2
+    assert NoteKind.LOG_UNREADABLE in [n.kind for n in result.notes]
+
+
+def test_a_full_temporary_folder_is_the_output_limit():
+    full = _forge(
+        HONEST,
+        b'{"e": "end", "i": 2, "ok": true',
+        b'{"e": "end", "i": 2, "ok": false, "ename": "OSError", '
+        b'"evalue": "[Errno 28] No space left on device"',
+    )
+    status, reason = outcome_status(outcome(full), parse_log(full), RUN, LIMITS)
+    assert status is Status.OUTPUT_LIMIT and "temporary files" in reason

@@ -1,0 +1,58 @@
+"""The instructor's first minutes: help that reads as text, and a virtual environment that works
+without being activated."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+
+from autograder.cli import COMMANDS, build_parser, main
+from autograder.course import Course
+
+REST_MARKUP = ("``", ":class:", ":func:", ":meth:", ":data:")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+def test_help_is_plain_text_and_names_every_argument():
+    parser = build_parser()
+    texts = [parser.format_help()]
+    commands = _subparsers(parser)
+    assert set(commands) == set(COMMANDS)
+    for name, command in commands.items():
+        texts.append(command.format_help())
+        for action in command._actions:
+            assert action.help, f"{name}: {action.dest} has no help"
+    for text in texts:
+        assert not [m for m in REST_MARKUP if m in text], text
+    assert "--student ID" in commands["feedback"].format_help()
+
+
+def test_a_command_without_a_course_folder_says_what_to_do(tmp_path, capsys):
+    assert main(["export", "--course", str(tmp_path / "nowhere")]) == 2
+    assert "run 'autograder release'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs a virtual environment")
+def test_a_virtual_environment_works_without_being_activated(tmp_path):
+    """nbgrader starts ``alembic`` by name: found beside the interpreter, not on PATH."""
+    course = Course(tmp_path / "course")
+    course.set_up_folder()
+    bare = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "export", "--course", str(course.root)],
+        env=bare,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "marks:" in done.stdout and os.path.exists(course.reports_dir / "marks.csv")
