@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("score", type=float)
     p.add_argument("--notebook", help="notebook name (default: the assignment name)")
     p.set_defaults(func=cmd_mark)
+
+    from .service.cli import add_commands
+
+    add_commands(sub, common)
     return parser
 
 

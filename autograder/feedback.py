@@ -6,7 +6,8 @@ current scores, so marks given by hand later show up. What a student may see, an
 * test cells are shown as released (``course.release_dir``), never as they ran: the source
   notebook's hidden tests are not read for display, only to blank them out of anything else;
 * a test cell's own output is never shown (its traceback quotes the hidden lines); its checks
-  are: visible ones with their message, hidden ones only as passed or failed, without names;
+  are: visible ones with their message, hidden ones only as passed or failed, without names,
+  a failed one with the kind of difference (the two shapes, or N of M values differ);
 * an error that a test cell raised after its visible checks had all run may come from the hidden
   tests, so only its type is shown;
 * everything that came out of the submission's run or the submission itself (answers, output,
@@ -53,6 +54,9 @@ ADVICE = {
     "output-limit": "Your notebook printed or wrote too much. Remove large prints and files.",
     "crashed": "Your notebook stopped its own process (for example with sys.exit() or os._exit()). "
                "Remove such calls.",
+    "workers-lost": "The grading machine running your notebook failed twice, so your notebook "
+                    "was not run again. Run it yourself (Restart & Run All) and look for code "
+                    "that ends processes.",
     "error": "The grader itself failed on your notebook. This is not your fault: your instructor "
              "has been told.",
 }
@@ -345,14 +349,17 @@ class _NotebookPage:
                     else "<span class='fail'>&#10007; failed</span>")
             if check["hidden"]:
                 hidden_count += 1
-                body.append(f"<li>hidden check {hidden_count}: {mark}</li>")
+                # Its message tells the kind of difference only (scoring.score_cell).
+                kind = "" if check["passed"] else f": {esc(self.redact(check['message']))}"
+                body.append(f"<li>hidden check {hidden_count}: {mark}{kind}</li>")
             else:
                 message = "" if check["passed"] else f": {esc(self.redact(check['message']))}"
                 body.append(f"<li><code>{esc(check['name'])}</code>: {mark}{message}</li>")
         body.append("</ul>")
         if hidden_count:
             body.append("<p class='label'>Hidden checks run your code on inputs you have not "
-                        "seen; only whether they passed is shown.</p>")
+                        "seen; only whether they passed is shown, and for a failed one the kind "
+                        "of difference (the two shapes, or how many values differ).</p>")
         if end and not end.get("ok"):
             body.append(_error_html(self.redact, end.get("ename", ""), end.get("evalue", ""),
                                     details=self._error_before_hidden(gid, stored)))

@@ -35,6 +35,7 @@ STATUS_WORDS = {
     "repaired": "graded; the notebook was repaired first",
     "timeout": "timed out",
     "crashed": "the notebook's process died",
+    "workers-lost": "took down two grading workers",
     "memory": "hit the memory limit",
     "output-limit": "hit the output or file size limit",
     "invalid": "invalid notebook",
@@ -42,8 +43,8 @@ STATUS_WORDS = {
     "error": "grader error",
 }
 # When a student's notebooks end differently, the worst one names the student's status.
-_SEVERITY = ["graded", "repaired", "memory", "output-limit", "timeout", "crashed", "invalid",
-             "missing", "error"]
+_SEVERITY = ["graded", "repaired", "memory", "output-limit", "timeout", "crashed",
+             "workers-lost", "invalid", "missing", "error"]
 
 
 class KeyError_(RuntimeError):
