@@ -1,12 +1,14 @@
 """The FastAPI application: the students' and instructors' pages, and the JSON API.
 
-Pages are Jinja2 templates (``templates/``, autoescape on). Around the application, outermost
-first: security headers and a request log that never writes a sign-in token; a cap on the size
-of a request body; CSRF protection (asgi-csrf: a signed double-submit cookie, checked against
-the ``csrftoken`` field of every form, the first field of an upload); the signed session
-cookie (Starlette's ``SessionMiddleware``). The JSON API (``/api/...``, schema at
+Pages are Jinja2 templates (``templates/``, autoescape on). Around the application: security
+headers and a request log that never writes a sign-in token, a cap on the size of a request
+body, and the signed session cookie (Starlette's ``SessionMiddleware``: HttpOnly, SameSite=Lax,
+Secure behind TLS). Every request that changes something passes the CSRF check (an app-wide
+dependency): the ``csrftoken`` field of its form, or an ``X-CSRFToken`` header, must be a
+token that Starlette-WTF signed for this session (Flask-WTF's scheme: a secret in the session,
+time-limited signed tokens in the pages). The JSON API (``/api/...``, schema at
 ``/api/openapi.json``) takes a student's token as ``Authorization: Bearer``, which is what
-``upsampling_course.submit()`` sends, or the session of a signed-in browser.
+``upsampling_course.submit()`` sends; such a request carries no cookie and needs no CSRF token.
 
 A submission, its result page and its notebook are found only by their owner and instructors:
 anyone else gets the same 404 as for an id that does not exist.
@@ -28,7 +30,6 @@ from pathlib import Path
 from typing import Annotated
 
 import jinja2
-from asgi_csrf import asgi_csrf
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import (HTMLResponse, JSONResponse, RedirectResponse, Response,
                                StreamingResponse)
@@ -38,6 +39,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
+from starlette_wtf.util import generate_csrf, validate_csrf
+from wtforms import ValidationError
 
 from . import auth, db
 from .exports import canvas_csv, marks_csv_with_penalties
@@ -127,19 +130,12 @@ async def _plain(send, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": text.encode()})
 
 
-async def _csrf_failed(scope, send, message_id) -> None:
-    if scope["path"].startswith("/api/"):
-        body = json.dumps({"detail": "missing or wrong CSRF token"}).encode()
-        kind = b"application/json"
-    else:
-        body = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Form not "
-                "accepted</title></head><body><main><h1>Form not accepted</h1><p>This form's "
-                "security token was missing or did not match. Go back, reload the page and try "
-                "again.</p></main></body></html>").encode()
-        kind = b"text/html; charset=utf-8"
-    await send({"type": "http.response.start", "status": 403,
-                "headers": [(b"content-type", kind)] + Guard.HEADERS})
-    await send({"type": "http.response.body", "body": body})
+class CsrfRefused(Exception):
+    """A request that changes something came without this session's CSRF token."""
+
+
+CSRF_FIELD = "csrftoken"
+CSRF_TIME_LIMIT = 12 * 3600  # a page left open all day still submits
 
 
 class Notifier:
@@ -258,8 +254,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
     runner = Runner(store, queue, core, notifier.notify)
     # Every template is escaped (Starlette's default would escape only *.html names).
     templates = Jinja2Templates(env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-        undefined=jinja2.StrictUndefined))
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True))
     templates.env.filters["number"] = _number
     releases: dict[str, str] = {}  # assignment -> state of a release started from the pages
 
@@ -273,7 +268,27 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
             await run_in_threadpool(runner.stop)
         engines.dispose()
 
+    csrf_secret = store.secret("csrf-secret")
+
+    async def check_csrf(request: Request) -> None:
+        """Every request that changes something, except the API's token-bearing ones."""
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return  # no cookie is involved: nothing for another site to ride on
+        token = request.headers.get("x-csrftoken")
+        kind = request.headers.get("content-type", "")
+        if not token and kind.startswith(("multipart/form-data",
+                                          "application/x-www-form-urlencoded")):
+            value = (await request.form()).get(CSRF_FIELD)
+            token = value if isinstance(value, str) else None
+        try:
+            validate_csrf(request, token, csrf_secret, CSRF_FIELD, CSRF_TIME_LIMIT)
+        except ValidationError:
+            raise CsrfRefused() from None
+
     app = FastAPI(title="Course submission service", version="1", lifespan=lifespan,
+                  dependencies=[Depends(check_csrf)],
                   docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
                   description="Upload notebooks and read their grading results. Students "
                               "authenticate with their sign-in token as a Bearer token.")
@@ -315,7 +330,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         context.update(viewer=viewer, site_name=settings.site_name,
                        unsandboxed=not core.sandboxed,
                        isolation_warning=" ".join(core.isolation.warnings),
-                       csrftoken=request.scope["csrftoken"],
+                       csrftoken=lambda: generate_csrf(request, csrf_secret, CSRF_FIELD),
                        url=lambda route, **params: request.app.url_path_for(route, **params))
         return templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -352,6 +367,15 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         if exc.status_code == 404:
             return not_found(request, viewer)
         return message(request, viewer, exc.status_code, "Request refused", str(exc.detail))
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(request: Request, _exc):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "missing or wrong CSRF token"}, 403)
+        viewer = await run_in_threadpool(viewer_of, request)
+        return message(request, viewer, 403, "Form not accepted",
+                       "This form's security token was missing or did not match. Go back, "
+                       "reload the page and try again.")
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
@@ -844,10 +868,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="session",
                        max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=settings.secure_cookies)
-    protected = asgi_csrf(app, signing_secret=store.secret("csrf-secret"),
-                          cookie_secure=settings.secure_cookies, cookie_samesite="Lax",
-                          always_protect={"/login"}, send_csrf_failed=_csrf_failed)
-    wrapped = Guard(protected)
+    wrapped = Guard(app)
     wrapped.fastapi = app  # for tests and the CLI
     return wrapped
 

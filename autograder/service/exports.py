@@ -62,7 +62,10 @@ def canvas_csv(core: GradingCore, store: Store, assignment: str) -> bytes:
         total = scores.get(person.student_id) if sub and sub.score is not None else None
         first, _, last = person.name.rpartition(" ")
         sortable = f"{last}, {first}" if first else person.name
-        writer.writerow([_text(sortable), _text(person.lms_id), _text(person.sis_user_id),
+        # Canvas matches a row by ID, SIS User ID or SIS Login ID: a plain roster's student id
+        # is taken for the SIS User ID.
+        writer.writerow([_text(sortable), _text(person.lms_id),
+                         _text(person.sis_user_id or person.student_id),
                          _text(person.sis_login_id), _text(person.section),
                          "" if total is None else f"{total * (1 - sub.penalty):g}"])
     return out.getvalue().encode("utf-8")

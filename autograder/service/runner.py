@@ -64,6 +64,9 @@ class Runner:
             thread = threading.Thread(target=self._grade_loop, name=f"grading-{i}", daemon=True)
             self.threads.append(thread)
             thread.start()
+        # bubblewrap's --die-with-parent follows the thread that started a worker: this one
+        # lives as long as the workers.
+        self.stopping.wait()
 
     def stop(self) -> None:
         self.stopping.set()

@@ -1,0 +1,217 @@
+"""The submission service's faults (issue 17), with real processes: ``kill -9`` of a service
+process while it grades, a sandboxed worker killed from outside mid-job, and a PostgreSQL
+restart mid-run. Every submission must end graded exactly once; none may be lost.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from autograder import simulate
+from autograder.course import Course
+from autograder.gradebook import read_statuses
+from autograder.service import db
+
+from .conftest import ASSIGNMENT, fresh_course, partial_answers
+from .postgres import PostgresServer
+from .service_helpers import Responses, Service, make_class, tree_pids, upload, wait_graded
+
+pytestmark = pytest.mark.grading
+
+NB = ASSIGNMENT
+#: A cell that keeps a submission's process busy, so it can be caught mid-job.
+SLOW = "import time\ntime.sleep({seconds})\n"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+def _course(released_course, tmp_path, url: str) -> Course:
+    return fresh_course(released_course, tmp_path, db_url=url)
+
+
+def _slow(course: Course, seconds: float, answers: set[str] | None = None) -> bytes:
+    nb = simulate.answered(course, ASSIGNMENT, NB, answers)
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                        "execution_count": None, "source": SLOW.format(seconds=seconds)})
+    return simulate.to_bytes(nb)
+
+
+def _jobs(course: Course) -> list:
+    engine = create_engine(course.db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(db.jobs)).all()
+    engine.dispose()
+    return rows
+
+
+def _wait_for(condition, what: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _assert_graded_once(course: Course, sent: list[tuple[str, str]]) -> None:
+    """Every upload graded, each by exactly one finished job, and in the gradebook."""
+    engine = create_engine(course.db_url)
+    with engine.connect() as conn:
+        subs = {r.public_id: r for r in conn.execute(select(db.submissions))}
+        done = dict(conn.execute(select(db.jobs.c.submission_id, func.count())
+                                 .where(db.jobs.c.state == "done")
+                                 .group_by(db.jobs.c.submission_id)).all())
+    engine.dispose()
+    assert sorted(subs) == sorted(public_id for _, public_id in sent), "lost or extra uploads"
+    for public_id, sub in subs.items():
+        assert sub.state == "graded" and sub.result is not None, public_id
+        assert done.get(sub.id) == 1, (public_id, done.get(sub.id))
+    statuses = read_statuses(course.db_url, course.course_id, ASSIGNMENT)
+    assert set(statuses) == {student for student, _ in sent}
+
+
+def test_kill_9_of_a_service_process_while_grading(released_course, tmp_path, postgres):
+    """Two service processes share PostgreSQL; one is killed while it grades. Its job runs
+    again (the other process requeues it at once: same host, dead pid), then the killed one is
+    restarted; every submission is graded exactly once."""
+    course = _course(released_course, tmp_path, postgres.create_database("kill9"))
+    first = Service(course, tmp_path / "first.log", workers=1)
+    students = [(f"k{i}", f"Kay {i}", f"k{i}@example.org") for i in range(4)]
+    tokens = make_class(course, students, tmp_path / "links.csv", first.base)
+    first.start()
+    session = Responses().session()
+    sent = []
+    for student in tokens:
+        reply = upload(session, first, tokens[student], _slow(course, 4))
+        assert reply.status_code == 201, reply.text
+        sent.append((student, reply.json()["id"]))
+    _wait_for(lambda: any(j.state == "grading" for j in _jobs(course)), "a job in grading")
+    second = Service(course, tmp_path / "second.log", workers=1).start()
+    try:
+        engine = create_engine(course.db_url)
+        with engine.connect() as conn:
+            first_id = conn.scalar(select(db.processes.c.id).where(
+                db.processes.c.pid == first.process.pid))
+        engine.dispose()
+        first.kill9()
+        killed = [j.id for j in _jobs(course) if j.state == "grading" and j.claimed_by == first_id]
+        assert killed, "the killed process held no job"
+        first.start()  # restarted: it and the second process share the queue
+        for student, public_id in sent:
+            wait_graded(session, second, tokens[student], public_id)
+        _assert_graded_once(course, sent)
+        losses = {j.id: j.losses for j in _jobs(course)}
+        assert [losses[j] for j in killed] == [1] * len(killed)
+    finally:
+        first.stop()
+        second.stop()
+
+
+def _zygote(service: Service) -> int | None:
+    """The pristine worker (inside bubblewrap) of a one-worker service, if it runs."""
+    for pid in tree_pids(service.process.pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"autograder.sandbox.zygote" in f.read() and _children(pid) is not None:
+                    if not _is_bwrap(pid):
+                        return pid
+        except OSError:
+            continue
+    return None
+
+
+def _is_bwrap(pid: int) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/exe").endswith("bwrap")
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int] | None:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return None
+
+
+def _kill_worker_mid_job(service: Service) -> None:
+    """Wait until the worker runs a job (it has forked the job's process), then kill it."""
+    found: list[int] = []
+
+    def busy() -> bool:
+        pid = _zygote(service)
+        if pid is not None and _children(pid):
+            found.append(pid)
+            return True
+        return False
+
+    _wait_for(busy, "the worker running a job")
+    os.kill(found[-1], signal.SIGKILL)
+
+
+def test_a_sandbox_worker_killed_mid_job(released_course, tmp_path):
+    """Killed once: the job runs again on a fresh worker and is graded. Killed twice: the
+    submission is taken for the cause and not run again (the one failure policy)."""
+    course = fresh_course(released_course, tmp_path)
+    service = Service(course, tmp_path / "serve.log", workers=1)
+    tokens = make_class(course, [("wanda", "Wanda Worker", "w@example.org"),
+                                 ("zeno", "Zeno Twice", "z@example.org")],
+                        tmp_path / "links.csv", service.base)
+    service.start()
+    session = Responses().session()
+    chosen, points = partial_answers(course)
+    try:
+        once = upload(session, service, tokens["wanda"], _slow(course, 5, chosen)).json()["id"]
+        _kill_worker_mid_job(service)
+        graded = wait_graded(session, service, tokens["wanda"], once)
+        assert graded["result"]["status"] == "graded" and graded["result"]["score"] == points
+        twice = upload(session, service, tokens["zeno"], _slow(course, 5, chosen)).json()["id"]
+        _kill_worker_mid_job(service)
+        first_pid = _zygote(service)
+        _wait_for(lambda: _zygote(service) not in (None, first_pid) or bool(
+            _zygote(service) and _children(_zygote(service))), "a fresh worker")
+        _kill_worker_mid_job(service)
+        lost = wait_graded(session, service, tokens["zeno"], twice)["result"]
+        assert lost["status"] == "workers-lost" and not lost["scored"]
+        assert lost["status_words"] == "took down two grading workers"
+        losses = {j.submission_id: j.worker_losses for j in _jobs(course)}
+        assert sorted(losses.values()) == [1, 2]
+    finally:
+        service.stop()
+
+
+def test_postgres_restarted_mid_run(released_course, tmp_path, postgres):
+    course = _course(released_course, tmp_path, postgres.create_database("restart"))
+    service = Service(course, tmp_path / "serve.log", workers=2)
+    students = [(f"p{i}", f"Pat {i}", f"p{i}@example.org") for i in range(5)]
+    tokens = make_class(course, students, tmp_path / "links.csv", service.base)
+    service.start()
+    session = Responses().session()
+    chosen, _ = partial_answers(course)
+    sent = []
+    try:
+        for student in tokens:
+            reply = upload(session, service, tokens[student], _slow(course, 2, chosen))
+            assert reply.status_code == 201, reply.text
+            sent.append((student, reply.json()["id"]))
+        _wait_for(lambda: any(j.state == "grading" for j in _jobs(course)), "a job in grading")
+        postgres.restart()
+        for student in tokens:  # uploads right after the restart: retried until accepted
+            reply = upload(session, service, tokens[student], _slow(course, 0, chosen))
+            assert reply.status_code == 201, reply.text
+            sent.append((student, reply.json()["id"]))
+        for student, public_id in sent:
+            wait_graded(session, service, tokens[student], public_id)
+        _assert_graded_once(course, sent)
+    finally:
+        service.stop()
