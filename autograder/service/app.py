@@ -15,7 +15,6 @@ anyone else gets the same 404 as for an id that does not exist.
 """
 
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -168,35 +167,6 @@ class Notifier:
 
 # --- API models ----------------------------------------------------------------------------------
 
-class CheckOut(BaseModel):
-    label: str
-    hidden: bool
-    passed: bool
-    detail: str
-
-
-class QuestionOut(BaseModel):
-    notebook: str
-    grade_id: str
-    manual: bool
-    score: float | None
-    max_score: float
-    checks: list[CheckOut]
-    error_type: str | None
-
-
-class ResultOut(BaseModel):
-    status: str
-    status_words: str
-    reason: str
-    advice: str | None
-    scored: bool
-    score: float | None
-    max_score: float
-    notes: list[str]
-    questions: list[QuestionOut]
-
-
 class SubmissionOut(BaseModel):
     id: str
     assignment: str
@@ -206,7 +176,7 @@ class SubmissionOut(BaseModel):
     penalty: float
     page_url: str
     status_url: str
-    result: ResultOut | None = None
+    result: ResultView | None = None  # as the result page shows it
 
 
 class AssignmentOut(BaseModel):
@@ -570,7 +540,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
             uploaded_at=sub.uploaded_at, late_days=sub.late_days, penalty=sub.penalty,
             page_url=str(request.url_for("submission", public_id=sub.public_id)),
             status_url=str(request.url_for("api_submission", public_id=sub.public_id)),
-            result=_result_out(view) if view else None)
+            result=view)
 
     @app.get("/api/assignments", response_model=list[AssignmentOut],
              responses={401: {"model": ErrorOut}})
@@ -807,21 +777,18 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         await run_in_threadpool(save)
         return RedirectResponse(request.url_for("submission", public_id=public_id), 303)
 
-    @app.get("/instructor/assignments/{assignment}/marks.csv", name="marks_csv",
-             include_in_schema=False)
-    def marks_export(assignment: str, viewer: Viewer):
-        require_instructor(viewer)
-        if not released(assignment):
-            raise HTTPException(404)
-        return _csv(marks_csv_with_penalties(core, store, assignment), f"marks-{assignment}.csv")
+    exports = {"marks": marks_csv_with_penalties, "canvas": canvas_csv}
 
-    @app.get("/instructor/assignments/{assignment}/canvas.csv", name="canvas_csv",
+    @app.get("/instructor/assignments/{assignment}/{kind}.csv", name="export",
              include_in_schema=False)
-    def canvas_export(assignment: str, viewer: Viewer):
+    def export(assignment: str, kind: str, viewer: Viewer):
+        """The marks CSV of ``autograder export`` (``marks``) or Canvas's import (``canvas``)."""
         require_instructor(viewer)
-        if not released(assignment):
+        if not released(assignment) or kind not in exports:
             raise HTTPException(404)
-        return _csv(canvas_csv(core, store, assignment), f"canvas-{assignment}.csv")
+        return Response(exports[kind](core, store, assignment),
+                        media_type="text/csv; charset=utf-8", headers={
+                            "content-disposition": f'attachment; filename="{kind}-{assignment}.csv"'})
 
     # --- people ---------------------------------------------------------------------------
     def people_page(request: Request, viewer, status: int = 200, **context) -> HTMLResponse:
@@ -880,16 +847,6 @@ def _final_words(sub: Submission | None) -> str:
         return status_words(sub.status)
     final = sub.score * (1 - sub.penalty)
     return f"{final:g} / {sub.max_score:g}" + (" (late)" if sub.penalty else "")
-
-
-def _result_out(view: ResultView) -> ResultOut:
-    data = dataclasses.asdict(view)
-    return ResultOut(**data)
-
-
-def _csv(data: bytes, filename: str) -> Response:
-    return Response(data, media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
 def _question_rates(core: GradingCore, info, counted: list[Submission],

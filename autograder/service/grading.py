@@ -15,7 +15,6 @@ Never a hidden input, an expected value or a hidden test's source.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -493,8 +492,3 @@ def _student_result(upload: Upload, notebooks: list[dict], isolation: Isolation)
         "notebooks": notebooks, "isolation": isolation.describe(),
         "timestamp": upload.uploaded_at.replace(tzinfo=dt.timezone.utc).isoformat(),
     }
-
-
-def dumps_view(view: ResultView | None) -> dict | None:
-    return None if view is None else dataclasses.asdict(view)
-

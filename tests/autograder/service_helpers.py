@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import requests
 
 from autograder.cli import main
@@ -25,33 +26,19 @@ from .postgres import free_port
 PASSWORD = "a long instructor password"
 
 
-def tree_pids(root: int) -> list[int]:
-    """``root`` and every process below it (the service and its sandboxed workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
+def tree(pid: int) -> list[psutil.Process]:
+    """A process and every process below it (the service and its sandboxed workers)."""
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
 
 
-def rss_bytes(pids: list[int]) -> int:
+def tree_rss(pid: int) -> int:
     total = 0
-    for pid in pids:
+    for process in tree(pid):
         try:
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            pass
+            total += process.memory_info().rss
+        except psutil.Error:
+            pass  # it ended meanwhile
     return total
 
 
@@ -124,7 +111,10 @@ class Service:
 
         def loop() -> None:
             while self._sampling and self.process and self.process.poll() is None:
-                self.peak_rss = max(self.peak_rss, rss_bytes(tree_pids(self.process.pid)))
+                try:
+                    self.peak_rss = max(self.peak_rss, tree_rss(self.process.pid))
+                except psutil.Error:
+                    return
                 time.sleep(0.2)
 
         threading.Thread(target=loop, daemon=True).start()

@@ -4,10 +4,10 @@ restart mid-run. Every submission must end graded exactly once; none may be lost
 """
 from __future__ import annotations
 
-import os
 import signal
 import time
 
+import psutil
 import pytest
 from sqlalchemy import create_engine, func, select
 
@@ -18,7 +18,7 @@ from autograder.service import db
 
 from .conftest import ASSIGNMENT, fresh_course, partial_answers
 from .postgres import PostgresServer
-from .service_helpers import Responses, Service, make_class, tree_pids, upload, wait_graded
+from .service_helpers import Responses, Service, make_class, tree, upload, wait_graded
 
 pytestmark = pytest.mark.grading
 
@@ -32,10 +32,6 @@ def postgres():
     server = PostgresServer()
     yield server
     server.close()
-
-
-def _course(released_course, tmp_path, url: str) -> Course:
-    return fresh_course(released_course, tmp_path, db_url=url)
 
 
 def _slow(course: Course, seconds: float, answers: set[str] | None = None) -> bytes:
@@ -83,11 +79,8 @@ def test_kill_9_of_a_service_process_while_grading(released_course, tmp_path, po
     """Two service processes share PostgreSQL; one is killed while it grades. Its job runs
     again (the other process requeues it at once: same host, dead pid), then the killed one is
     restarted; every submission is graded exactly once."""
-    course = _course(released_course, tmp_path, postgres.create_database("kill9"))
-    first = Service(course, tmp_path / "first.log", workers=1)
-    students = [(f"k{i}", f"Kay {i}", f"k{i}@example.org") for i in range(4)]
-    tokens = make_class(course, students, tmp_path / "links.csv", first.base)
-    first.start()
+    course, first, tokens = _start(released_course, tmp_path, "kay", 4, 1,
+                                   postgres.create_database("kill9"))
     session = Responses().session()
     sent = []
     for student in tokens:
@@ -116,72 +109,63 @@ def test_kill_9_of_a_service_process_while_grading(released_course, tmp_path, po
         second.stop()
 
 
-def _zygote(service: Service) -> int | None:
+def _zygote(service: Service) -> psutil.Process | None:
     """The pristine worker (inside bubblewrap) of a one-worker service, if it runs."""
-    for pid in tree_pids(service.process.pid):
+    for process in tree(service.process.pid):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"autograder.sandbox.zygote" in f.read() and _children(pid) is not None:
-                    if not _is_bwrap(pid):
-                        return pid
-        except OSError:
+            if "autograder.sandbox.zygote" in process.cmdline() and process.name() != "bwrap":
+                return process
+        except psutil.Error:
             continue
     return None
 
 
-def _is_bwrap(pid: int) -> bool:
-    try:
-        return os.readlink(f"/proc/{pid}/exe").endswith("bwrap")
-    except OSError:
-        return False
-
-
-def _children(pid: int) -> list[int] | None:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
-    except OSError:
-        return None
-
-
-def _kill_worker_mid_job(service: Service) -> None:
-    """Wait until the worker runs a job (it has forked the job's process), then kill it."""
-    found: list[int] = []
+def _kill_worker_mid_job(service: Service, not_this: int | None = None) -> int:
+    """Wait until a worker (other than ``not_this``) runs a job (it has forked the job's
+    process), then kill it from outside; returns its pid."""
+    found: list[psutil.Process] = []
 
     def busy() -> bool:
-        pid = _zygote(service)
-        if pid is not None and _children(pid):
-            found.append(pid)
-            return True
+        worker = _zygote(service)
+        try:
+            if worker is not None and worker.pid != not_this and worker.children():
+                found.append(worker)
+                return True
+        except psutil.Error:
+            pass
         return False
 
-    _wait_for(busy, "the worker running a job")
-    os.kill(found[-1], signal.SIGKILL)
+    _wait_for(busy, "a worker running a job")
+    found[-1].send_signal(signal.SIGKILL)
+    return found[-1].pid
+
+
+def _start(released_course, tmp_path, name: str, count: int, workers: int,
+           db_url: str | None = None) -> tuple[Course, Service, dict[str, str]]:
+    """A course with ``count`` students and its service, started."""
+    course = fresh_course(released_course, tmp_path, db_url=db_url)
+    service = Service(course, tmp_path / f"{name}.log", workers=workers)
+    students = [(f"{name}{i}", f"{name.title()} {i}", f"{name}{i}@example.org")
+                for i in range(count)]
+    tokens = make_class(course, students, tmp_path / "links.csv", service.base)
+    return course, service.start(), tokens
 
 
 def test_a_sandbox_worker_killed_mid_job(released_course, tmp_path):
     """Killed once: the job runs again on a fresh worker and is graded. Killed twice: the
     submission is taken for the cause and not run again (the one failure policy)."""
-    course = fresh_course(released_course, tmp_path)
-    service = Service(course, tmp_path / "serve.log", workers=1)
-    tokens = make_class(course, [("wanda", "Wanda Worker", "w@example.org"),
-                                 ("zeno", "Zeno Twice", "z@example.org")],
-                        tmp_path / "links.csv", service.base)
-    service.start()
+    course, service, tokens = _start(released_course, tmp_path, "wanda", 2, 1)
     session = Responses().session()
     chosen, points = partial_answers(course)
     try:
-        once = upload(session, service, tokens["wanda"], _slow(course, 5, chosen)).json()["id"]
+        once = upload(session, service, tokens["wanda0"], _slow(course, 5, chosen)).json()["id"]
         _kill_worker_mid_job(service)
-        graded = wait_graded(session, service, tokens["wanda"], once)
+        graded = wait_graded(session, service, tokens["wanda0"], once)
         assert graded["result"]["status"] == "graded" and graded["result"]["score"] == points
-        twice = upload(session, service, tokens["zeno"], _slow(course, 5, chosen)).json()["id"]
-        _kill_worker_mid_job(service)
-        first_pid = _zygote(service)
-        _wait_for(lambda: _zygote(service) not in (None, first_pid) or bool(
-            _zygote(service) and _children(_zygote(service))), "a fresh worker")
-        _kill_worker_mid_job(service)
-        lost = wait_graded(session, service, tokens["zeno"], twice)["result"]
+        twice = upload(session, service, tokens["wanda1"], _slow(course, 5, chosen)).json()["id"]
+        killed = _kill_worker_mid_job(service)
+        _kill_worker_mid_job(service, not_this=killed)  # the fresh worker running it again
+        lost = wait_graded(session, service, tokens["wanda1"], twice)["result"]
         assert lost["status"] == "workers-lost" and not lost["scored"]
         assert lost["status_words"] == "took down two grading workers"
         losses = {j.submission_id: j.worker_losses for j in _jobs(course)}
@@ -191,11 +175,8 @@ def test_a_sandbox_worker_killed_mid_job(released_course, tmp_path):
 
 
 def test_postgres_restarted_mid_run(released_course, tmp_path, postgres):
-    course = _course(released_course, tmp_path, postgres.create_database("restart"))
-    service = Service(course, tmp_path / "serve.log", workers=2)
-    students = [(f"p{i}", f"Pat {i}", f"p{i}@example.org") for i in range(5)]
-    tokens = make_class(course, students, tmp_path / "links.csv", service.base)
-    service.start()
+    course, service, tokens = _start(released_course, tmp_path, "pat", 5, 2,
+                                     postgres.create_database("restart"))
     session = Responses().session()
     chosen, _ = partial_answers(course)
     sent = []
