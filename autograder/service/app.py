@@ -37,6 +37,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette_wtf.util import generate_csrf, validate_csrf
 from wtforms import ValidationError
@@ -278,20 +279,12 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         if session.get("role") == auth.Role.STUDENT:
             person = store.person(int(session.get("id", 0)))
             # A new link for the student ends the sessions of the old one.
-            if person and session.get("issued") == _issued(person):
+            if person and session.get("issued") == person.token_issued:
                 return _student(person)
         return None
 
     def _student(person: Person) -> auth.Viewer:
         return auth.Viewer(auth.Role.STUDENT, person.id, person.name, person.student_id)
-
-    def _issued(person: Person) -> str:
-        with engines.read.connect() as conn:
-            from sqlalchemy import select
-
-            issued = conn.scalar(select(db.people.c.token_issued_at).where(
-                db.people.c.id == person.id))
-        return issued.isoformat() if issued else ""
 
     Viewer = Annotated[auth.Viewer | None, Depends(viewer_of)]
 
@@ -310,8 +303,9 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
                     paragraphs=paragraphs, link=link)
 
     def not_found(request: Request, viewer) -> HTMLResponse:
+        hint = () if viewer else ("If it is yours, open your personal sign-in link first.",)
         return message(request, viewer, 404, "Not found",
-                       "There is nothing here, or it is not yours to see.")
+                       "There is nothing here, or it is not yours to see.", *hint)
 
     def require_instructor(viewer) -> auth.Viewer:
         if viewer is None or not viewer.is_instructor:
@@ -329,8 +323,8 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
     def released(name: str) -> bool:
         return name in core.released()
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, exc.status_code)
         viewer = await run_in_threadpool(viewer_of, request)
@@ -386,7 +380,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
                            "instructor for a new one.")
         request.session.clear()
         request.session.update(role=auth.Role.STUDENT.value, id=person.id,
-                               issued=_issued(person))
+                               issued=person.token_issued)
         return RedirectResponse(request.url_for("home"), 303)
 
     @app.get("/login", response_class=HTMLResponse, name="login", include_in_schema=False)

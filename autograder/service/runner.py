@@ -54,11 +54,14 @@ class Runner:
         starter.start()
 
     def _start_grading(self) -> None:
-        try:
-            self.core.start()
-        except Exception:  # noqa: BLE001 - the pages keep working; uploads wait in the queue
-            log.exception("the grading workers could not start")
-            return
+        while True:
+            try:
+                self.core.start()
+                break
+            except Exception:  # noqa: BLE001 - the pages keep working; uploads wait in the queue
+                log.exception("the grading workers could not start; trying again")
+                if self.stopping.wait(5.0):
+                    return
         self.ready.set()
         for i in range(self.core.workers):
             thread = threading.Thread(target=self._grade_loop, name=f"grading-{i}", daemon=True)

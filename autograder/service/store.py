@@ -34,7 +34,7 @@ class Person:
     sis_user_id: str
     sis_login_id: str
     section: str
-    has_token: bool
+    token_issued: str  # when the current sign-in token was made (ISO), "" if it has none
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ class ImportReport:
 
 def _person(row) -> Person:
     return Person(row.id, row.student_id, row.name, row.email, row.lms_id, row.sis_user_id,
-                  row.sis_login_id, row.section, row.token_hash is not None)
+                  row.sis_login_id, row.section,
+                  row.token_issued_at.isoformat() if row.token_hash and row.token_issued_at else "")
 
 
 _SUBMISSION_COLUMNS = [db.submissions, db.people.c.student_id,
