@@ -168,6 +168,17 @@ class Queue:
                     db.jobs.c.id == job_id).scalar_subquery()).values(state="grading"))
         return self._claim(job_id)
 
+    def release(self, claim: Claim) -> None:
+        """Hand a claimed job back to the queue, unfinished and without a loss."""
+        with self.engines.write.begin() as conn:
+            done = conn.execute(update(db.jobs).where(
+                db.jobs.c.id == claim.job_id, db.jobs.c.state == "grading",
+                db.jobs.c.claimed_by == self.process_id).values(
+                    state="queued", claimed_by=None, claimed_at=None))
+            if done.rowcount:
+                conn.execute(update(db.submissions).where(
+                    db.submissions.c.id == claim.submission_id).values(state="queued"))
+
     def finish(self, claim: Claim, *, status: str, score: float | None, max_score: float,
                result: str, key_version: str, worker_losses: int = 0) -> bool:
         """Store a grading's result, if this process still holds the job; True if stored."""

@@ -24,6 +24,8 @@ from .store import Store
 log = logging.getLogger("autograder.service")
 DB_ERRORS = (OperationalError, DBAPIError)
 IDLE_SECONDS = 1.0
+#: Every this many heartbeats, the gradebook is checked against the counting submissions.
+RECONCILE_BEATS = 12
 
 
 class Runner:
@@ -98,12 +100,18 @@ class Runner:
 
     # --- the loops ----------------------------------------------------------------------
     def _heartbeat_loop(self) -> None:
+        beats = 0
         while not self.stopping.wait(HEARTBEAT_SECONDS):
+            beats += 1
             try:
                 self.queue.heartbeat()
                 self._requeue()
+                if beats % RECONCILE_BEATS == 0:
+                    self.reconcile()
             except DB_ERRORS as exc:
                 log.warning("heartbeat failed (%s)", type(exc).__name__)
+            except Exception:  # noqa: BLE001 - keep beating; the next round tries again
+                log.exception("the gradebook could not be brought up to date")
 
     def _requeue(self) -> None:
         for lost in self.queue.requeue_orphans():
@@ -116,6 +124,15 @@ class Runner:
     def _grade_loop(self) -> None:
         while not self.stopping.is_set():
             try:
+                self._grade_one()
+            except Exception:  # noqa: BLE001 - a grading thread never dies; the job is requeued
+                log.exception("a grading thread failed; its job goes back to the queue")
+                self.stopping.wait(IDLE_SECONDS)
+
+    def _grade_one(self) -> None:
+        """Claim one job and grade it (or wait a little when the queue is empty)."""
+        while not self.stopping.is_set():
+            try:
                 claim = self.queue.claim()
             except DB_ERRORS as exc:
                 log.warning("could not claim a job (%s)", type(exc).__name__)
@@ -125,19 +142,27 @@ class Runner:
                 self.wake.wait(IDLE_SECONDS)
                 self.wake.clear()
                 continue
-            self.notify(claim.public_id)
-            upload = self._retry("reading a submission", lambda: self._upload(claim))
             try:
-                outcome = self.core.grade(upload)
-            except Exception as exc:  # noqa: BLE001 - a fault of the grader: that job's status
-                if self.stopping.is_set():
-                    return
-                log.exception("grading %s failed", claim.public_id)
-                outcome = self.core.not_graded(upload, "error",
-                                               f"grader error: {type(exc).__name__}: {exc}")
+                self._grade_claimed(claim)
+            except BaseException:
+                self._retry("handing a job back", lambda: self.queue.release(claim))
+                raise
+            return
+
+    def _grade_claimed(self, claim: Claim) -> None:
+        self.notify(claim.public_id)
+        upload = self._retry("reading a submission", lambda: self._upload(claim))
+        try:
+            outcome = self.core.grade(upload)
+        except Exception as exc:  # noqa: BLE001 - a fault of the grader: that job's status
             if self.stopping.is_set():
-                return  # the pool was stopped under it: the job goes back to the queue
-            self._store(claim, outcome)
+                return
+            log.exception("grading %s failed", claim.public_id)
+            outcome = self.core.not_graded(upload, "error",
+                                           f"grader error: {type(exc).__name__}: {exc}")
+        if self.stopping.is_set():
+            return  # the pool was stopped under it: the job goes back to the queue
+        self._store(claim, outcome)
 
     def _upload(self, claim: Claim) -> Upload:
         return Upload(claim.public_id, claim.student_id, claim.assignment, claim.notebook,
@@ -150,8 +175,12 @@ class Runner:
             worker_losses=outcome.workers_lost))
         if stored:
             self.graded += 1
-            self._retry("updating the gradebook",
-                        lambda: self.sync(claim.person_id, claim.assignment))
+            try:
+                self._retry("updating the gradebook",
+                            lambda: self.sync(claim.person_id, claim.assignment))
+            except Exception:  # noqa: BLE001 - the result is stored; reconcile() tries again
+                log.exception("the gradebook could not take the result of %s; it is kept in "
+                              "the service's tables and stored again later", claim.public_id)
         self.notify(claim.public_id)
 
     # --- the gradebook ------------------------------------------------------------------

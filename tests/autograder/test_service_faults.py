@@ -14,9 +14,10 @@ from sqlalchemy import create_engine, func, select
 from autograder import simulate
 from autograder.course import Course
 from autograder.gradebook import read_statuses
+from autograder.release import release
 from autograder.service import db
 
-from .conftest import ASSIGNMENT, fresh_course, partial_answers
+from .conftest import ASSIGNMENT, SEED, fresh_course, partial_answers
 from .postgres import PostgresServer
 from .service_helpers import Responses, Service, make_class, tree, upload, wait_graded
 
@@ -142,8 +143,11 @@ def _kill_worker_mid_job(service: Service, not_this: int | None = None) -> int:
 
 def _start(released_course, tmp_path, name: str, count: int, workers: int,
            db_url: str | None = None) -> tuple[Course, Service, dict[str, str]]:
-    """A course with ``count`` students and its service, started."""
+    """A course with ``count`` students and its service, started. On PostgreSQL the
+    assignment is released again, which registers it in that database."""
     course = fresh_course(released_course, tmp_path, db_url=db_url)
+    if db_url is not None:
+        release(course, ASSIGNMENT, seed=SEED)
     service = Service(course, tmp_path / f"{name}.log", workers=workers)
     students = [(f"{name}{i}", f"{name.title()} {i}", f"{name}{i}@example.org")
                 for i in range(count)]
