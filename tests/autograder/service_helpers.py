@@ -71,7 +71,11 @@ class Service:
                  "--db-url", self.course.db_url, "--port", str(self.port), "--workers",
                  str(self.workers), "--timeout", "60", *self.extra],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
-        self.wait_ready(wait_grading)
+        try:
+            self.wait_ready(wait_grading)
+        except BaseException:
+            self.stop()  # never leave a server behind a failed test
+            raise
         return self
 
     def wait_ready(self, grading: bool = True, timeout: float = 600) -> None:
