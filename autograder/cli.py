@@ -19,7 +19,8 @@ from .course import Course
 from .locations import EXERCISES_ENV, find_exercises
 
 
-def _course(args: argparse.Namespace) -> Course:
+def course_of(args: argparse.Namespace) -> Course:
+    """The course the common options (``--course``, ``--exercises``, ``--db-url``) name."""
     return Course(
         Path(args.course),
         db_url=args.db_url or "",
@@ -30,7 +31,7 @@ def _course(args: argparse.Namespace) -> Course:
 def cmd_release(args: argparse.Namespace) -> int:
     from .release import release
 
-    course = _course(args)
+    course = course_of(args)
     for assignment in args.assignments or sorted(course.exercise_sources()):
         key = release(course, assignment, seed=args.seed, require_sandbox=args.require_sandbox)
         print(
@@ -43,7 +44,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     from .collect import collect
 
-    course = _course(args)
+    course = course_of(args)
     notebooks = course.notebooks(args.assignment)
     if not notebooks:
         print(f"error: {args.assignment!r} is not released in {course.root}", file=sys.stderr)
@@ -57,7 +58,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from .grader import Grader
     from .jobs import Limits
 
-    course = _course(args)
+    course = course_of(args)
     limits = Limits.for_timeout(args.timeout, args.memory_mb * 1024**2)
     grader = Grader(
         course,
@@ -98,7 +99,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_feedback(args: argparse.Namespace) -> int:
     from .feedback import write_feedback
 
-    for path in write_feedback(_course(args), args.assignment, args.students or None):
+    for path in write_feedback(course_of(args), args.assignment, args.students or None):
         print(path)
     return 0
 
@@ -107,7 +108,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .marks import export_marks
     from .summary import write_summary
 
-    course = _course(args)
+    course = course_of(args)
     csv_path = export_marks(
         course, args.assignments or None, Path(args.output) if args.output else None
     )
@@ -121,7 +122,7 @@ def cmd_mark(args: argparse.Namespace) -> int:
     """Set the manual score of one answer (the command-line alternative to formgrader)."""
     from .gradebook import CourseGradebook, NoSuchGrade
 
-    with CourseGradebook(_course(args)) as gradebook:
+    with CourseGradebook(course_of(args)) as gradebook:
         try:
             gradebook.mark(
                 args.assignment,
@@ -263,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=summary, description=description)
         _add_options(name, p)
         p.set_defaults(func=func)
+    # The submission service's commands (serve, roster, instructor): thin like these.
+    from .service.cli import add_commands
+
+    add_commands(sub, common)
     return parser
 
 

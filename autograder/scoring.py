@@ -14,7 +14,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from upsampling_course.checks import mismatch
+from upsampling_course.checks import difference_kind, mismatch
 
 from .answer_key import CellKey, NotebookKey
 from .jobs import Limits, RunFailure, RunOutcome
@@ -88,12 +88,14 @@ def score_cell(expected: CellKey, log: RunLog) -> tuple[bool, list[CheckResult]]
                 )
             )
             continue
-        why = mismatch(want.value, reported[0].value, atol=want.atol, rtol=want.rtol)
+        # A hidden check's message says only the kind of difference (the two shapes, how
+        # many values differ), never an expected value.
+        compare = difference_kind if want.hidden else mismatch
+        why = compare(want.value, reported[0].value, atol=want.atol, rtol=want.rtol)
         if why is None:
             results.append(CheckResult(name, want.hidden, Verdict.PASSED, "passed"))
         else:
-            message = "wrong result on inputs you have not seen" if want.hidden else why
-            results.append(CheckResult(name, want.hidden, Verdict.WRONG, message))
+            results.append(CheckResult(name, want.hidden, Verdict.WRONG, why))
     return bool(results) and all(r.passed for r in results), results
 
 
