@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import jinja2
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
@@ -44,12 +44,20 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_wtf.util import generate_csrf, validate_csrf
 from wtforms import ValidationError
 
 from . import auth, db
 from .exports import canvas_csv, marks_csv_with_penalties
-from .grading import GradingCore, ResultView, is_normal, status_words
+from .grading import (
+    AssignmentInfo,
+    GradingCore,
+    Question,
+    ResultView,
+    is_normal,
+    status_words,
+)
 from .policy import Counts, Late, Policy
 from .queue import Queue
 from .roster import RosterError, parse_roster
@@ -93,11 +101,12 @@ class Guard:
         (b"cache-control", b"no-store"),
     ]
 
-    def __init__(self, app, max_body: int = MAX_BODY_BYTES) -> None:
-        self.app = app
+    def __init__(self, app: FastAPI, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app: ASGIApp = app
+        self.fastapi = app  # for tests and the CLI
         self.max_body = max_body
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -114,16 +123,16 @@ class Guard:
             return
         seen = 0
 
-        async def counted_receive():
+        async def counted_receive() -> Message:
             # A body sent without a length is cut off at the cap: the request then fails.
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
             return {"type": "http.disconnect"} if seen > self.max_body else message
 
-        status = {}
+        status: dict[str, int] = {}
 
-        async def send_with_headers(message):
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 existing = {k.lower() for k, _ in message.get("headers", [])}
@@ -138,7 +147,7 @@ class Guard:
         log.info("%s %s %s", scope["method"], path, status.get("code"))
 
 
-async def _plain(send, status: int, text: str) -> None:
+async def _plain(send: Send, status: int, text: str) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -218,7 +227,7 @@ class ErrorOut(BaseModel):
 # --- the application ----------------------------------------------------------------------
 
 
-def _number(value) -> str:
+def _number(value: float | None) -> str:
     if value is None:
         return "–"
     return f"{float(value):g}" if math.isfinite(float(value)) else str(value)
@@ -239,7 +248,7 @@ def _late_words(policy: Policy) -> str:
     )
 
 
-def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = True) -> FastAPI:
+def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = True) -> Guard:
     """The service for one course (``core``: its grading) and database."""
     engines = db.connect(settings.db_url)
     store = Store(engines)
@@ -320,7 +329,11 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
     Viewer = Annotated[auth.Viewer | None, Depends(viewer_of)]
 
     def page(
-        request: Request, name: str, viewer: auth.Viewer | None, status: int = 200, **context
+        request: Request,
+        name: str,
+        viewer: auth.Viewer | None,
+        status: int = 200,
+        **context: object,
     ) -> HTMLResponse:
         context.update(
             viewer=viewer,
@@ -334,7 +347,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
 
     def message(
         request: Request,
-        viewer,
+        viewer: auth.Viewer | None,
         status: int,
         heading: str,
         *paragraphs: str,
@@ -350,7 +363,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
             link=link,
         )
 
-    def not_found(request: Request, viewer) -> HTMLResponse:
+    def not_found(request: Request, viewer: auth.Viewer | None) -> HTMLResponse:
         hint = () if viewer else ("If it is yours, open your personal sign-in link first.",)
         return message(
             request,
@@ -361,12 +374,12 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
             *hint,
         )
 
-    def require_instructor(viewer) -> auth.Viewer:
+    def require_instructor(viewer: auth.Viewer | None) -> auth.Viewer:
         if viewer is None or not viewer.is_instructor:
             raise HTTPException(404)
         return viewer
 
-    def visible_submission(public_id: str, viewer) -> Submission | None:
+    def visible_submission(public_id: str, viewer: auth.Viewer | None) -> Submission | None:
         if viewer is None or not re.fullmatch(r"[0-9a-f]{32}", public_id):
             return None
         sub = store.submission(public_id)
@@ -378,7 +391,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         return name in core.released()
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, exc.status_code)
         viewer = await run_in_threadpool(viewer_of, request)
@@ -387,7 +400,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         return message(request, viewer, exc.status_code, "Request refused", str(exc.detail))
 
     @app.exception_handler(CsrfRefused)
-    async def csrf_refused(request: Request, _exc):
+    async def csrf_refused(request: Request, _exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "missing or wrong CSRF token"}, 403)
         viewer = await run_in_threadpool(viewer_of, request)
@@ -402,7 +415,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
-    async def database_down(request: Request, _exc):
+    async def database_down(request: Request, _exc: Exception) -> Response:
         text = "The service's database is not reachable at the moment; try again in a minute."
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": text}, 503, headers={"retry-after": "5"})
@@ -416,7 +429,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
 
     # --- signing in -----------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse, name="home", include_in_schema=False)
-    def home(request: Request, viewer: Viewer):
+    def home(request: Request, viewer: Viewer) -> Response:
         if viewer is None:
             return page(request, "landing.html.j2", None)
         if viewer.is_instructor:
@@ -426,7 +439,8 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         for name in core.released():
             policy = store.policy(name)
             mine = {s.id: s for s in store.submissions(name, viewer.id)}
-            chosen = mine.get(counted[name]) if counted[name] else None
+            chosen_id = counted[name]
+            chosen = mine.get(chosen_id) if chosen_id is not None else None
             rows.append(
                 {
                     "name": name,
@@ -440,7 +454,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         return page(request, "student_home.html.j2", viewer, assignments=rows)
 
     @app.get("/s/{token}", name="sign_in", include_in_schema=False)
-    def sign_in(request: Request, token: str):
+    def sign_in(request: Request, token: str) -> Response:
         person = store.person_by_token(token) if len(token) < 200 else None
         if person is None:
             return message(
@@ -458,11 +472,13 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         return RedirectResponse(request.url_for("home"), 303)
 
     @app.get("/login", response_class=HTMLResponse, name="login", include_in_schema=False)
-    def login_form(request: Request, viewer: Viewer):
+    def login_form(request: Request, viewer: Viewer) -> Response:
         return page(request, "login.html.j2", viewer)
 
     @app.post("/login", include_in_schema=False)
-    def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]):
+    def login(
+        request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]
+    ) -> Response:
         found = store.instructor_login(username[:128], password[:1024])
         if found is None:
             return page(request, "login.html.j2", None, 403, error="Wrong user name or password.")
@@ -471,7 +487,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         return RedirectResponse(request.url_for("instructor_home"), 303)
 
     @app.post("/signout", name="sign_out", include_in_schema=False)
-    def sign_out(request: Request):
+    def sign_out(request: Request) -> Response:
         request.session.clear()
         return RedirectResponse(request.url_for("home"), 303)
 
@@ -490,7 +506,11 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         ]
 
     def assignment_page(
-        request: Request, viewer, name: str, refusal: str | None = None, status: int = 200
+        request: Request,
+        viewer: auth.Viewer | None,
+        name: str,
+        refusal: str | None = None,
+        status: int = 200,
     ) -> HTMLResponse:
         info = core.assignment(name)
         policy = store.policy(name)
@@ -501,6 +521,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
             "counts": policy.counts.value,
             "max_mb": f"{policy.max_upload_bytes / 1024**2:g}",
         }
+        assert viewer is not None
         history = [] if viewer.is_instructor else history_rows(name, viewer.id)
         return page(
             request,
@@ -519,7 +540,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         name="assignment",
         include_in_schema=False,
     )
-    def assignment(request: Request, assignment: str, viewer: Viewer):
+    def assignment(request: Request, assignment: str, viewer: Viewer) -> Response:
         if viewer is None or not released(assignment):
             return not_found(request, viewer)
         return assignment_page(request, viewer, assignment)
@@ -529,7 +550,9 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         name="release_notebook",
         include_in_schema=False,
     )
-    def release_notebook(request: Request, assignment: str, notebook: str, viewer: Viewer):
+    def release_notebook(
+        request: Request, assignment: str, notebook: str, viewer: Viewer
+    ) -> Response:
         if (
             viewer is None
             or not released(assignment)
@@ -570,7 +593,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
     @app.post("/assignments/{assignment}/submissions", name="upload", include_in_schema=False)
     async def upload(
         request: Request, assignment: str, notebook: Annotated[UploadFile, File()], viewer: Viewer
-    ):
+    ) -> Response:
         if viewer is None or viewer.is_instructor or not released(assignment):
             return not_found(request, viewer)
         content = await notebook.read(MAX_BODY_BYTES)
@@ -583,12 +606,12 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         return await run_in_threadpool(assignment_page, request, viewer, assignment, why, status)
 
     # --- a submission ---------------------------------------------------------------------
-    def result_context(sub: Submission, viewer: auth.Viewer) -> dict:
+    def result_context(sub: Submission, viewer: auth.Viewer | None) -> dict[str, Any]:
         counted = store.counting_ids(sub.assignment).get(sub.person_id) == sub.id
         marks = core.manual_marks(sub.assignment, sub.student_id) if counted else None
         view = core.view(sub.assignment, sub.result, sub.status, marks)
-        context = {"sub": sub, "view": view, "counts": counted}
-        if viewer.is_instructor:
+        context: dict[str, Any] = {"sub": sub, "view": view, "counts": counted}
+        if viewer is not None and viewer.is_instructor:
             info = core.assignment(sub.assignment)
             answers = core.answers(sub.assignment, sub.result) if sub.result else {}
             context.update(
@@ -611,11 +634,12 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         from sqlalchemy import func, select
 
         with engines.read.connect() as conn:
-            return conn.scalar(
+            losses = conn.scalar(
                 select(func.coalesce(func.sum(db.jobs.c.worker_losses), 0)).where(
                     db.jobs.c.submission_id == submission_id
                 )
             )
+            return int(losses or 0)
 
     @app.get(
         "/submissions/{public_id}",
@@ -623,7 +647,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         name="submission",
         include_in_schema=False,
     )
-    def submission(request: Request, public_id: str, viewer: Viewer):
+    def submission(request: Request, public_id: str, viewer: Viewer) -> Response:
         sub = visible_submission(public_id, viewer)
         if sub is None:
             return not_found(request, viewer)
@@ -635,7 +659,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         name="submission_fragment",
         include_in_schema=False,
     )
-    def submission_fragment(request: Request, public_id: str, viewer: Viewer):
+    def submission_fragment(request: Request, public_id: str, viewer: Viewer) -> Response:
         sub = visible_submission(public_id, viewer)
         if sub is None:
             return not_found(request, viewer)
@@ -646,7 +670,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         name="submission_notebook",
         include_in_schema=False,
     )
-    def submission_notebook(request: Request, public_id: str, viewer: Viewer):
+    def submission_notebook(request: Request, public_id: str, viewer: Viewer) -> Response:
         sub = visible_submission(public_id, viewer)
         if sub is None:
             return not_found(request, viewer)
@@ -715,7 +739,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         notebook: Annotated[UploadFile, File()],
         viewer: Viewer,
         assignment: Annotated[str | None, Form()] = None,
-    ):
+    ) -> SubmissionOut:
         """Hand in a notebook (what ``upsampling_course.submit()`` calls). The assignment is
         the one named, or the one whose notebook has the file's name."""
         if viewer is None or viewer.is_instructor:
@@ -756,14 +780,14 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         name="submission_events",
         responses={404: {"model": ErrorOut}},
     )
-    async def submission_events(public_id: str, viewer: Viewer):
+    async def submission_events(public_id: str, viewer: Viewer) -> Response:
         """Server-Sent Events: ``{"state": ..., "status": ...}`` whenever the state changes,
         until the submission is graded."""
         sub = await run_in_threadpool(visible_submission, public_id, viewer)
         if sub is None:
             raise HTTPException(404, "no such submission")
 
-        async def stream():
+        async def stream() -> AsyncIterator[str]:
             last, started = None, asyncio.get_running_loop().time()
             while asyncio.get_running_loop().time() - started < EVENTS_SECONDS:
                 try:
@@ -782,14 +806,14 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         return StreamingResponse(stream(), media_type="text/event-stream")
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz():
+    def healthz() -> dict[str, object]:
         return {"ok": True, "grading": runner.ready.is_set(), "queue": queue.counts()}
 
     # --- instructors ----------------------------------------------------------------------
     @app.get(
         "/instructor", response_class=HTMLResponse, name="instructor_home", include_in_schema=False
     )
-    def instructor_home(request: Request, viewer: Viewer, notice: str | None = None):
+    def instructor_home(request: Request, viewer: Viewer, notice: str | None = None) -> Response:
         viewer = require_instructor(viewer)
         names = core.released()
         counts = {"queued": 0, "grading": 0, "done": 0} | queue.counts()
@@ -820,7 +844,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
     @app.post(
         "/instructor/assignments/{assignment}/release", name="release", include_in_schema=False
     )
-    def release(request: Request, assignment: str, viewer: Viewer):
+    def release(request: Request, assignment: str, viewer: Viewer) -> Response:
         require_instructor(viewer)
         if assignment not in core.exercises():
             raise HTTPException(404)
@@ -839,7 +863,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
 
     def dashboard_page(
         request: Request,
-        viewer,
+        viewer: auth.Viewer | None,
         name: str,
         notice: str | None = None,
         policy_error: str | None = None,
@@ -927,7 +951,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         name="dashboard",
         include_in_schema=False,
     )
-    def dashboard(request: Request, assignment: str, viewer: Viewer):
+    def dashboard(request: Request, assignment: str, viewer: Viewer) -> Response:
         viewer = require_instructor(viewer)
         if not released(assignment):
             raise HTTPException(404)
@@ -947,7 +971,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         counts: Annotated[str, Form()] = "last",
         max_mb: Annotated[float, Form()] = 8.0,
         canvas_column: Annotated[str, Form()] = "",
-    ):
+    ) -> Response:
         viewer = require_instructor(viewer)
         if not released(assignment):
             raise HTTPException(404)
@@ -976,7 +1000,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
     @app.post(
         "/instructor/assignments/{assignment}/regrade", name="regrade_all", include_in_schema=False
     )
-    def regrade_all(request: Request, assignment: str, viewer: Viewer):
+    def regrade_all(request: Request, assignment: str, viewer: Viewer) -> Response:
         viewer = require_instructor(viewer)
         if not released(assignment):
             raise HTTPException(404)
@@ -994,7 +1018,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         )
 
     @app.post("/submissions/{public_id}/regrade", name="regrade_one", include_in_schema=False)
-    def regrade_one(request: Request, public_id: str, viewer: Viewer):
+    def regrade_one(request: Request, public_id: str, viewer: Viewer) -> Response:
         require_instructor(viewer)
         sub = visible_submission(public_id, viewer)
         if sub is None:
@@ -1004,7 +1028,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         return RedirectResponse(request.url_for("submission", public_id=public_id), 303)
 
     @app.post("/submissions/{public_id}/marks", name="set_marks", include_in_schema=False)
-    async def set_marks(request: Request, public_id: str, viewer: Viewer):
+    async def set_marks(request: Request, public_id: str, viewer: Viewer) -> Response:
         require_instructor(viewer)
         sub = await run_in_threadpool(visible_submission, public_id, viewer)
         if sub is None:
@@ -1031,7 +1055,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
     @app.get(
         "/instructor/assignments/{assignment}/{kind}.csv", name="export", include_in_schema=False
     )
-    def export(assignment: str, kind: str, viewer: Viewer):
+    def export(assignment: str, kind: str, viewer: Viewer) -> Response:
         """The marks CSV of ``autograder export`` (``marks``) or Canvas's import (``canvas``)."""
         require_instructor(viewer)
         if not released(assignment) or kind not in exports:
@@ -1043,7 +1067,9 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         )
 
     # --- people ---------------------------------------------------------------------------
-    def people_page(request: Request, viewer, status: int = 200, **context) -> HTMLResponse:
+    def people_page(
+        request: Request, viewer: auth.Viewer | None, status: int = 200, **context: object
+    ) -> HTMLResponse:
         return page(request, "people.html.j2", viewer, status, people=store.people(), **context)
 
     def link(token: str) -> str:
@@ -1052,13 +1078,13 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
     @app.get(
         "/instructor/people", response_class=HTMLResponse, name="people", include_in_schema=False
     )
-    def people(request: Request, viewer: Viewer):
+    def people(request: Request, viewer: Viewer) -> Response:
         return people_page(request, require_instructor(viewer))
 
     @app.post("/instructor/people/import", name="import_roster", include_in_schema=False)
     async def import_roster(
         request: Request, roster: Annotated[UploadFile, File()], viewer: Viewer
-    ):
+    ) -> Response:
         viewer = require_instructor(viewer)
         data = await roster.read(MAX_BODY_BYTES)
         try:
@@ -1080,7 +1106,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         )
 
     @app.post("/instructor/people/{person_id}/link", name="new_link", include_in_schema=False)
-    def new_link(request: Request, person_id: int, viewer: Viewer):
+    def new_link(request: Request, person_id: int, viewer: Viewer) -> Response:
         viewer = require_instructor(viewer)
         person = store.person(person_id)
         if person is None:
@@ -1103,9 +1129,7 @@ def create_app(settings: Settings, core: GradingCore, *, start_grading: bool = T
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-    wrapped = Guard(app)
-    wrapped.fastapi = app  # for tests and the CLI
-    return wrapped
+    return Guard(app)
 
 
 def _final_words(sub: Submission | None) -> str:
@@ -1118,7 +1142,10 @@ def _final_words(sub: Submission | None) -> str:
 
 
 def _question_rates(
-    core: GradingCore, info, counted: list[Submission], pending: dict
+    core: GradingCore,
+    info: AssignmentInfo,
+    counted: list[Submission],
+    pending: dict[str, list[Question]],
 ) -> list[dict]:
     rows = []
     views = [core.view(s.assignment, s.result, s.status) for s in counted]

@@ -15,8 +15,12 @@ import os
 import stat
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..course import Course
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 def _course(args: argparse.Namespace) -> Course:
@@ -25,7 +29,7 @@ def _course(args: argparse.Namespace) -> Course:
     return course_of(args)
 
 
-def _store(args):
+def _store(args: argparse.Namespace) -> Store:
     from . import db
     from .store import Store
 
@@ -34,7 +38,7 @@ def _store(args):
     return Store(db.connect(course.db_url))
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..jobs import Limits
@@ -85,7 +89,7 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def cmd_roster_import(args) -> int:
+def cmd_roster_import(args: argparse.Namespace) -> int:
     from .roster import RosterError, parse_roster
 
     try:
@@ -124,7 +128,7 @@ def _write_links(path: Path, public_url: str, rows: list[tuple[str, str, str, st
     )
 
 
-def cmd_roster_link(args) -> int:
+def cmd_roster_link(args: argparse.Namespace) -> int:
     store = _store(args)
     person = store.person_by_student_id(args.student)
     if person is None:
@@ -137,7 +141,7 @@ def cmd_roster_link(args) -> int:
     return 0
 
 
-def cmd_instructor(args) -> int:
+def cmd_instructor(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -154,7 +158,9 @@ def cmd_instructor(args) -> int:
     return 0
 
 
-def add_commands(sub, common: argparse.ArgumentParser) -> None:
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     p = sub.add_parser(
         "serve",
         parents=[common],

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -36,7 +37,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
 metadata = MetaData()
@@ -189,7 +190,7 @@ class Engines:
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
     parsed = make_url(url)
-    timeout = float(parsed.query.get("timeout", 60))
+    timeout = float(str(parsed.query.get("timeout", 60)))
     engine = create_engine(
         parsed.difference_update_query(["timeout"]),
         connect_args={"timeout": timeout, "check_same_thread": False},
@@ -197,7 +198,7 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
+    def _connect(dbapi_connection: Any, _record: object) -> None:
         # Transactions are begun by us (below), not by the driver, so BEGIN IMMEDIATE works.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -206,7 +207,7 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(connection):
+    def _begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -74,7 +74,7 @@ def canvas_csv(core: GradingCore, store: Store, assignment: str) -> bytes:
                 _text(person.sis_user_id or person.student_id),
                 _text(person.sis_login_id),
                 _text(person.section),
-                "" if total is None else f"{total * (1 - sub.penalty):g}",
+                "" if total is None or sub is None else f"{total * (1 - sub.penalty):g}",
             ]
         )
     return out.getvalue().encode("utf-8")

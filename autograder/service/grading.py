@@ -140,7 +140,7 @@ class ResultView:
 def status_words(status: str | None) -> str:
     """A stored status in plain words (``results.Status.words``)."""
     try:
-        return Status(status).words
+        return Status(status or "").words
     except ValueError:
         return status or ""
 
@@ -148,7 +148,7 @@ def status_words(status: str | None) -> str:
 def is_normal(status: str | None) -> bool:
     """Whether a stored status is a normal grading (graded, or repaired first)."""
     try:
-        return Status(status).normal
+        return Status(status or "").normal
     except ValueError:
         return False
 

@@ -24,7 +24,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import db
@@ -116,7 +116,7 @@ class Queue:
             )
             conn.execute(delete(db.processes).where(db.processes.c.id == self.process_id))
 
-    def _dead(self, conn) -> set[str]:
+    def _dead(self, conn: Connection) -> set[str]:
         now = db.utcnow()
         dead = set()
         for row in conn.execute(select(db.processes)):

@@ -79,9 +79,9 @@ def _name(row: dict[str, str], fields: dict[str, str]) -> str:
             last, first = (part.strip() for part in name.split(",", 1))
             name = f"{first} {last}".strip()
         return name
-    first = _column(fields, "first name", "given name", "firstname")
-    last = _column(fields, "last name", "surname", "family name", "lastname")
-    return " ".join(row.get(c, "").strip() for c in (first, last) if c).strip()
+    given = _column(fields, "first name", "given name", "firstname")
+    family = _column(fields, "last name", "surname", "family name", "lastname")
+    return " ".join(row.get(c, "").strip() for c in (given, family) if c).strip()
 
 
 _ID_COLUMNS = {

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -25,6 +26,7 @@ from .store import Store
 
 log = logging.getLogger("autograder.service")
 DB_ERRORS = (OperationalError, DBAPIError)
+T = TypeVar("T")
 IDLE_SECONDS = 1.0
 #: Every this many heartbeats, the gradebook is checked against the counting submissions.
 RECONCILE_BEATS = 12
@@ -90,7 +92,7 @@ class Runner:
         except DB_ERRORS:
             log.warning("could not hand unfinished jobs back: other processes will requeue them")
 
-    def _retry(self, what: str, action: Callable[[], object]) -> object:
+    def _retry(self, what: str, action: Callable[[], T]) -> T:
         """Run a database action until it succeeds (the database may be restarting)."""
         delay = 0.2
         while True:
@@ -222,6 +224,7 @@ class Runner:
             chosen = next(s for s in graded if s.id == choice.submission_id)
             if self.store.synced(person_id, assignment) == (chosen.id, chosen.graded_at):
                 return
+            assert chosen.result is not None and chosen.graded_at is not None  # graded above
             self.core.store_counting(chosen.result, self.store.notebook_bytes(chosen.id))
             self.store.set_synced(person_id, assignment, chosen.id, chosen.graded_at)
 

@@ -15,9 +15,11 @@ import hashlib
 import secrets
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, insert, select, text, update
+from sqlalchemy import Row, Select, and_, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from . import auth, db
@@ -70,7 +72,7 @@ class ImportReport:
     problems: list[str]
 
 
-def _person(row) -> Person:
+def _person(row: Row[Any]) -> Person:
     return Person(
         row.id,
         row.student_id,
@@ -84,14 +86,14 @@ def _person(row) -> Person:
     )
 
 
-_SUBMISSION_COLUMNS = [
+_SUBMISSION_COLUMNS: list[Any] = [
     db.submissions,
     db.people.c.student_id,
     db.people.c.name.label("student_name"),
 ]
 
 
-def _submission(row) -> Submission:
+def _submission(row: Row[Any]) -> Submission:
     return Submission(
         row.id,
         row.public_id,
@@ -116,7 +118,7 @@ def _submission(row) -> Submission:
     )
 
 
-def _submission_query():
+def _submission_query() -> Select[Any]:
     return select(*_SUBMISSION_COLUMNS).join(
         db.people, db.people.c.id == db.submissions.c.person_id
     )
@@ -241,7 +243,7 @@ class Store:
             row = conn.execute(
                 select(db.instructors).where(db.instructors.c.username == username)
             ).first()
-        if not auth.verify_password(row.password_hash if row else None, password):
+        if not auth.verify_password(row.password_hash if row else None, password) or not row:
             return None
         return auth.Viewer(auth.Role.INSTRUCTOR, row.id, row.username)
 
@@ -330,7 +332,7 @@ class Store:
                 return decision
             assert isinstance(decision, Accepted)
             public_id = secrets.token_hex(16)
-            submission_id = conn.execute(
+            inserted = conn.execute(
                 insert(db.submissions).values(
                     public_id=public_id,
                     person_id=person.id,
@@ -345,7 +347,9 @@ class Store:
                     penalty=decision.penalty,
                     state="queued",
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert inserted is not None
+            submission_id = inserted[0]
             conn.execute(
                 insert(db.submission_files).values(submission_id=submission_id, content=content)
             )
@@ -387,11 +391,14 @@ class Store:
 
     def notebook_bytes(self, submission_id: int) -> bytes:
         with self.engines.read.connect() as conn:
-            return conn.scalar(
+            content = conn.scalar(
                 select(db.submission_files.c.content).where(
                     db.submission_files.c.submission_id == submission_id
                 )
             )
+            if content is None:
+                raise LookupError(f"no notebook of submission {submission_id}")
+            return bytes(content)
 
     def counting_ids(self, assignment: str) -> dict[int, int]:
         """person id -> id of the submission whose result the gradebook holds."""
@@ -403,16 +410,19 @@ class Store:
 
     def recent_count(self, person_id: int, assignment: str, now: dt.datetime) -> int:
         with self.engines.read.connect() as conn:
-            return conn.scalar(
-                select(func.count())
-                .select_from(db.submissions)
-                .where(
-                    and_(
-                        db.submissions.c.person_id == person_id,
-                        db.submissions.c.assignment == assignment,
-                        db.submissions.c.uploaded_at > now - dt.timedelta(hours=1),
+            return int(
+                conn.scalar(
+                    select(func.count())
+                    .select_from(db.submissions)
+                    .where(
+                        and_(
+                            db.submissions.c.person_id == person_id,
+                            db.submissions.c.assignment == assignment,
+                            db.submissions.c.uploaded_at > now - dt.timedelta(hours=1),
+                        )
                     )
                 )
+                or 0
             )
 
     # --- the gradebook's copy -----------------------------------------------------------
@@ -451,14 +461,15 @@ class Store:
     def graded_pairs(self) -> list[tuple[int, str]]:
         """(person id, assignment) of everyone with a graded submission."""
         with self.engines.read.connect() as conn:
-            return conn.execute(
+            rows = conn.execute(
                 select(db.submissions.c.person_id, db.submissions.c.assignment)
                 .where(db.submissions.c.result.is_not(None))
                 .distinct()
             ).all()
+            return [(row.person_id, row.assignment) for row in rows]
 
     @contextlib.contextmanager
-    def exclusive(self, name: str):
+    def exclusive(self, name: str) -> Iterator[None]:
         """Held by one thread of one service process at a time (PostgreSQL: an advisory lock,
         in a key space apart from the gradebook's own; SQLite: this process's lock)."""
         if self.engines.dialect != "postgresql":
