@@ -39,9 +39,10 @@ import requests
 from sqlalchemy import create_engine, select
 
 from autograder import simulate
-from autograder.course import REPO_ROOT, Course
+from autograder.course import Course
 from autograder.release import release
 from autograder.service import db
+from tools.toc import BOOK_ROOT as REPO_ROOT
 
 SEED = 20261201
 ASSIGNMENT = "upsampling-by-hand"

@@ -15,6 +15,7 @@ import secrets as random_secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -77,7 +78,7 @@ class Class:
 
 
 @pytest.fixture(scope="module")
-def svc(released_course, tmp_path_factory) -> Class:
+def svc(released_course, tmp_path_factory) -> Iterator[Class]:
     folder = tmp_path_factory.mktemp("service")
     course = fresh_course(released_course, folder)
     service = Service(course, folder / "serve.log", workers=2)
@@ -313,7 +314,9 @@ def _signed_in(responses: Responses, svc: Class, student: str):
 
 def _csrf(session, svc: Class, path: str) -> str:
     html = session.get(svc.service.url(path)).text
-    return re.search(r'name="csrftoken" value="([^"]+)"', html).group(1)
+    found = re.search(r'name="csrftoken" value="([^"]+)"', html)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
 
 
 def test_forms_without_the_right_csrf_token_are_refused(svc, responses):

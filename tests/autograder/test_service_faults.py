@@ -53,7 +53,7 @@ def _slow(course: Course, seconds: float, answers: set[str] | None = None) -> by
 def _jobs(course: Course) -> list:
     engine = create_engine(course.db_url)
     with engine.connect() as conn:
-        rows = conn.execute(select(db.jobs)).all()
+        rows = list(conn.execute(select(db.jobs)).all())
     engine.dispose()
     return rows
 
@@ -72,7 +72,7 @@ def _assert_graded_once(course: Course, sent: list[tuple[str, str]]) -> None:
     engine = create_engine(course.db_url)
     with engine.connect() as conn:
         subs = {r.public_id: r for r in conn.execute(select(db.submissions))}
-        done = dict(
+        done: dict[int, int] = dict(
             conn.execute(
                 select(db.jobs.c.submission_id, func.count())
                 .where(db.jobs.c.state == "done")
@@ -127,6 +127,7 @@ def test_kill_9_of_a_service_process_while_grading(released_course, tmp_path, po
 
 def _zygote(service: Service) -> psutil.Process | None:
     """The pristine worker (inside bubblewrap) of a one-worker service, if it runs."""
+    assert service.process is not None
     for process in tree(service.process.pid):
         try:
             if "autograder.sandbox.zygote" in process.cmdline() and process.name() != "bwrap":
@@ -161,7 +162,7 @@ def _start(
 ) -> tuple[Course, Service, dict[str, str]]:
     """A course with ``count`` students and its service, started. On PostgreSQL the
     assignment is released again, which registers it in that database."""
-    course = fresh_course(released_course, tmp_path, db_url=db_url)
+    course = fresh_course(released_course, tmp_path, db_url=db_url or "")
     if db_url is not None:
         release(course, ASSIGNMENT, seed=SEED)
     service = Service(course, tmp_path / f"{name}.log", workers=workers)
