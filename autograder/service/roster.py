@@ -108,8 +108,9 @@ def _is_student(row: dict[str, str], fields: dict[str, str]) -> bool:
     return "student" in text or "learner" in text
 
 
-def parse_roster(data: bytes) -> Roster:
-    """The students of a roster file (see the module's docstring for the formats)."""
+def _reader(data: bytes) -> csv.DictReader[str]:
+    """The rows of a CSV as an LMS or a spreadsheet writes it (a byte-order mark, Windows
+    encoding, ``;`` or tab separators)."""
     if len(data) > MAX_ROSTER_BYTES:
         raise RosterError(
             f"the roster is {len(data) / 1024**2:.1f} MB; at most "
@@ -119,11 +120,17 @@ def parse_roster(data: bytes) -> Roster:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")  # Excel's habit on Windows
+    dialect: type[csv.Dialect] | csv.Dialect
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    return csv.DictReader(io.StringIO(text), dialect=dialect)
+
+
+def parse_roster(data: bytes) -> Roster:
+    """The students of a roster file (see the module's docstring for the formats)."""
+    reader = _reader(data)
     if not reader.fieldnames:
         raise RosterError("the file is empty")
     fields = {_key(h): h for h in reader.fieldnames if h}
