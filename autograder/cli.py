@@ -197,6 +197,28 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
 }
 
 
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """How submissions run: ``grade`` and ``serve`` (``jobs.Limits.for_timeout``)."""
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="submissions graded at once (default: the number of cores)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="wall-clock seconds a notebook may run (default 120)",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=int,
+        default=6144,
+        help="address-space limit of a submission's process in MB (default 6144)",
+    )
+
+
 def _add_options(name: str, p: argparse.ArgumentParser) -> None:
     """Each command's own arguments."""
     sandbox = "fail rather than run without bubblewrap"
@@ -220,24 +242,7 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
             action="append",
             help="grade only this student (repeatable)",
         )
-        p.add_argument(
-            "--workers",
-            type=int,
-            default=os.cpu_count() or 1,
-            help="submissions graded at once (default: the number of cores)",
-        )
-        p.add_argument(
-            "--timeout",
-            type=float,
-            default=120.0,
-            help="wall-clock seconds a notebook may run (default 120)",
-        )
-        p.add_argument(
-            "--memory-mb",
-            type=int,
-            default=6144,
-            help="address-space limit of a submission's process in MB (default 6144)",
-        )
+        add_run_options(p)
         p.add_argument("--require-sandbox", action="store_true", help=sandbox)
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
     elif name == "feedback":

@@ -161,6 +161,8 @@ def cmd_instructor(args: argparse.Namespace) -> int:
 def add_commands(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
+    from ..cli import add_run_options
+
     p = sub.add_parser(
         "serve",
         parents=[common],
@@ -170,24 +172,7 @@ def add_commands(
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="submissions graded at once (default: the number of cores)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=120.0,
-        help="wall-clock seconds a notebook may run (default 120)",
-    )
-    p.add_argument(
-        "--memory-mb",
-        type=int,
-        default=6144,
-        help="address-space limit of a submission's process in MB (default 6144)",
-    )
+    add_run_options(p)
     p.add_argument(
         "--public-url",
         default=None,

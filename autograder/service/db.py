@@ -27,6 +27,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Insert,
     Integer,
     LargeBinary,
     MetaData,
@@ -36,6 +37,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    insert,
 )
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
@@ -169,6 +171,18 @@ gradebook_sync = Table(
 def utcnow() -> dt.datetime:
     """Naive UTC, as every DateTime column holds it."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def new_job(submission_id: int, key_version: str, generation: int = 0) -> Insert:
+    """A queued grading of a submission with one answer-key version."""
+    return insert(jobs).values(
+        submission_id=submission_id,
+        key_version=key_version,
+        generation=generation,
+        state="queued",
+        losses=0,
+        created_at=utcnow(),
+    )
 
 
 @dataclass

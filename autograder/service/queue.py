@@ -72,19 +72,22 @@ class Queue:
         self.host = socket.gethostname()
 
     # --- this process -------------------------------------------------------------------
-    def register(self) -> None:
+    def _insert_process(self, conn: Connection) -> None:
         now = db.utcnow()
-        with self.engines.write.begin() as conn:
-            conn.execute(
-                insert(db.processes).values(
-                    id=self.process_id,
-                    host=self.host,
-                    pid=os.getpid(),
-                    pid_started=_pid_started(os.getpid()),
-                    started_at=now,
-                    heartbeat_at=now,
-                )
+        conn.execute(
+            insert(db.processes).values(
+                id=self.process_id,
+                host=self.host,
+                pid=os.getpid(),
+                pid_started=_pid_started(os.getpid()),
+                started_at=now,
+                heartbeat_at=now,
             )
+        )
+
+    def register(self) -> None:
+        with self.engines.write.begin() as conn:
+            self._insert_process(conn)
 
     def heartbeat(self) -> None:
         with self.engines.write.begin() as conn:
@@ -94,17 +97,7 @@ class Queue:
                 .values(heartbeat_at=db.utcnow())
             )
             if not done.rowcount:  # taken for dead by another process: come back
-                now = db.utcnow()
-                conn.execute(
-                    insert(db.processes).values(
-                        id=self.process_id,
-                        host=self.host,
-                        pid=os.getpid(),
-                        pid_started=_pid_started(os.getpid()),
-                        started_at=now,
-                        heartbeat_at=now,
-                    )
-                )
+                self._insert_process(conn)
 
     def unregister(self) -> None:
         """A clean stop: hand this process's unfinished jobs back to the queue, no loss."""
@@ -320,14 +313,7 @@ class Queue:
                 )
             )
             conn.execute(
-                insert(db.jobs).values(
-                    submission_id=submission_id,
-                    key_version=key_version,
-                    generation=0 if generation is None else generation + 1,
-                    state="queued",
-                    losses=0,
-                    created_at=db.utcnow(),
-                )
+                db.new_job(submission_id, key_version, 0 if generation is None else generation + 1)
             )
             conn.execute(
                 update(db.submissions)
@@ -353,16 +339,7 @@ class Queue:
             for submission_id in stale:
                 try:
                     with conn.begin_nested():
-                        conn.execute(
-                            insert(db.jobs).values(
-                                submission_id=submission_id,
-                                key_version=key_version,
-                                generation=0,
-                                state="queued",
-                                losses=0,
-                                created_at=db.utcnow(),
-                            )
-                        )
+                        conn.execute(db.new_job(submission_id, key_version))
                 except IntegrityError:
                     continue
                 conn.execute(

@@ -353,16 +353,7 @@ class Store:
             conn.execute(
                 insert(db.submission_files).values(submission_id=submission_id, content=content)
             )
-            conn.execute(
-                insert(db.jobs).values(
-                    submission_id=submission_id,
-                    key_version=key_version,
-                    generation=0,
-                    state="queued",
-                    losses=0,
-                    created_at=now,
-                )
-            )
+            conn.execute(db.new_job(submission_id, key_version))
         found = self.submission(public_id)
         assert found is not None
         return found
