@@ -31,12 +31,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
 import requests
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 
 from autograder import simulate
 from autograder.course import Course
@@ -47,6 +49,37 @@ from tools.toc import BOOK_ROOT as REPO_ROOT
 SEED = 20261201
 ASSIGNMENT = "upsampling-by-hand"
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+
+
+class PeakMemory:
+    """The largest resident memory of a process tree (the server, its sandboxed workers and
+    their submissions' processes), sampled twice a second until ``stop``."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                root = psutil.Process(self.pid)
+                processes = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+            total = 0
+            for process in processes:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -107,6 +140,29 @@ def upload(session: requests.Session, base: str, token: str, notebook: bytes) ->
     )
     reply.raise_for_status()
     return reply.json()["id"]
+
+
+def stored_results(course: Course, expected: int) -> dict[str, str]:
+    """Public id -> stored result of every submission, after checking that each of the
+    ``expected`` uploads (each was accepted: ``upload`` raises otherwise) was graded exactly
+    once and none was lost."""
+    engine = create_engine(course.db_url)
+    with engine.connect() as conn:
+        results = dict(conn.execute(select(db.submissions.c.public_id, db.submissions.c.result)))
+        done: dict[int, int] = dict(
+            conn.execute(
+                select(db.jobs.c.submission_id, func.count())
+                .where(db.jobs.c.state == "done")
+                .group_by(db.jobs.c.submission_id)
+            ).all()
+        )
+        states = dict(conn.execute(select(db.submissions.c.id, db.submissions.c.state)).all())
+    engine.dispose()
+    if len(results) != expected:
+        raise RuntimeError(f"{len(results)} of {expected} submissions stored")
+    if set(states.values()) != {"graded"} or set(done.values()) != {1} or set(done) != set(states):
+        raise RuntimeError("a submission was not graded exactly once")
+    return results
 
 
 def main() -> int:
@@ -182,31 +238,38 @@ def main() -> int:
                 latencies.append(time.perf_counter() - started)
                 ids.append(public_id)
 
-        # 2. the burst.
-        def client(index: int) -> None:
+        # 2. the burst: each upload timed to its visible score; the server's memory sampled.
+        def client(index: int) -> list[tuple[str, float]]:
             own = requests.Session()
             sent = [
-                upload(
-                    own, base, tokens[index], notebooks[(index * per_client + k) % len(notebooks)]
+                (
+                    upload(
+                        own,
+                        base,
+                        tokens[index],
+                        notebooks[(index * per_client + k) % len(notebooks)],
+                    ),
+                    time.perf_counter(),
                 )
                 for k in range(per_client)
                 if index * per_client + k < args.burst
             ]
-            for public_id in sent:
+            for public_id, _ in sent:
                 wait_graded(own, base, tokens[index], public_id)
+            return [(public_id, time.perf_counter() - at) for public_id, at in sent]
 
+        peak = PeakMemory(server.pid)
         started = time.perf_counter()
         with ThreadPoolExecutor(args.clients) as pool:
-            list(pool.map(client, range(args.clients)))
+            burst = [r for rs in pool.map(client, range(args.clients)) for r in rs]
         burst_seconds = time.perf_counter() - started
+        peak.stop()
     finally:
         server.terminate()
         server.wait(timeout=120)
         log.close()
-    engine = create_engine(course.db_url)
-    with engine.connect() as conn:
-        results = dict(conn.execute(select(db.submissions.c.public_id, db.submissions.c.result)))
-    engine.dispose()
+    results = stored_results(course, args.burst + args.single + 1)
+    burst_latencies = [seconds for _, seconds in burst]
     alone = [json.loads(results[i])["notebooks"][0]["wall_seconds"] for i in ids]
     # 3. the same burst with `autograder grade`, one folder per submission.
     for index in range(args.burst):
@@ -251,6 +314,9 @@ def main() -> int:
         "burst_seconds": burst_seconds,
         "grade_seconds": grade_seconds,
         "throughput_ratio": grade_seconds / burst_seconds,
+        "burst_latency_p50": statistics.median(burst_latencies),
+        "burst_latency_p95": percentile(burst_latencies, 0.95),
+        "peak_memory_gb": peak.peak / 1024**3,
     }
     print(
         f"idle latency, upload to visible score, {args.single} submissions: "
@@ -263,6 +329,11 @@ def main() -> int:
         f"({args.burst / burst_seconds:.2f}/s); `autograder grade` on the same: "
         f"{grade_seconds:.1f} s; throughput ratio {figures['throughput_ratio']:.2f} "
         f"(target >= 0.9)"
+    )
+    print(
+        f"in the burst, upload to visible score: p50 {figures['burst_latency_p50']:.1f} s, "
+        f"p95 {figures['burst_latency_p95']:.1f} s; every submission graded exactly once; "
+        f"peak memory of the service (its process tree) {figures['peak_memory_gb']:.2f} GB"
     )
     print(
         f"load average before {figures['load_before']}, after {figures['load_after']} "
