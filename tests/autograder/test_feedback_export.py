@@ -353,7 +353,8 @@ def test_a_failed_hidden_check_tells_the_kind_of_difference_only(escaped_class):
     soup = BeautifulSoup(path.read_text(), "html.parser")
 
     def checks(grade_id: str) -> str:
-        return " ".join(soup.find(id=grade_id).find("ul", class_="checks").get_text(" ").split())
+        # The text as read: "hidden check 1: ✗ failed: <kind>" (no separator between tags).
+        return " ".join(soup.find(id=grade_id).find("ul", class_="checks").get_text().split())
 
     assert (
         "hidden check 1: ✗ failed: expected shape (2, 6, 8, 2), got shape (2, 3, 4, 2)"
