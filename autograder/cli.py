@@ -1,4 +1,5 @@
-"""``autograder``: release, collect, grade, give feedback and export marks.
+"""``autograder``: release, collect, grade, give feedback and export marks; ``serve`` runs the
+course's submission service (its commands, with ``roster`` and ``instructor``: ``service/cli.py``).
 
 Every command takes ``--course DIR`` (default ``$AUTOGRADER_COURSE`` or ``./course``) and
 ``--db-url URL`` (default: SQLite in the course folder; a PostgreSQL URL for several graders).
