@@ -4,7 +4,7 @@ PYTHON ?= python3
 
 # What ruff (lint and format) and mypy check, in CI and in the pre-commit hooks. The rest of the
 # repository joins once it passes (one list, here).
-LINT_PATHS = autograder src/upsampling_course/checks.py benchmarks tests/autograder \
+LINT_PATHS = autograder src/upsampling_course/checks.py src/upsampling_course/handin.py benchmarks tests/autograder \
 	tests/benchmarks tests/test_checks.py tests/conftest.py tests/hypothesis_profiles.py tools/__init__.py tools/toc.py \
 	tools/book_html.py tools/parallel_execution.py tools/notebook_markdown.py \
 	tests/run_anywhere/test_notebook_markdown.py

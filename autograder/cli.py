@@ -1,4 +1,5 @@
-"""``autograder``: release, collect, grade, give feedback and export marks.
+"""``autograder``: release, collect, grade, give feedback and export marks; ``serve`` runs the
+course's submission service (its commands, with ``roster`` and ``instructor``: ``service/cli.py``).
 
 Every command takes ``--course DIR`` (default ``$AUTOGRADER_COURSE`` or ``./course``) and
 ``--db-url URL`` (default: SQLite in the course folder; a PostgreSQL URL for several graders).
@@ -35,7 +36,8 @@ A first class:  autograder release ; autograder collect NAME ZIP ; autograder gr
 ASSIGNMENT_HELP = "the assignment's name (an exercise folder's name, e.g. upsampling-by-hand)"
 
 
-def _course(args: argparse.Namespace) -> Course:
+def course_of(args: argparse.Namespace) -> Course:
+    """The course the common options (``--course``, ``--exercises``, ``--db-url``) name."""
     return Course(
         Path(args.course),
         db_url=args.db_url or "",
@@ -46,7 +48,7 @@ def _course(args: argparse.Namespace) -> Course:
 def cmd_release(args: argparse.Namespace) -> int:
     from .release import release
 
-    course = _course(args)
+    course = course_of(args)
     for assignment in args.assignments or sorted(course.exercise_sources()):
         key = release(course, assignment, seed=args.seed, require_sandbox=args.require_sandbox)
         print(
@@ -59,7 +61,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     from .collect import collect
 
-    course = _course(args)
+    course = course_of(args)
     notebooks = course.notebooks(args.assignment)
     if not notebooks:
         print(f"error: {args.assignment!r} is not released in {course.root}", file=sys.stderr)
@@ -80,7 +82,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from .grader import Grader
     from .jobs import Limits
 
-    course = _course(args)
+    course = course_of(args)
     limits = Limits.for_timeout(args.timeout, args.memory_mb * 1024**2)
     grader = Grader(
         course,
@@ -120,7 +122,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_feedback(args: argparse.Namespace) -> int:
     from .feedback import write_feedback
 
-    for path in write_feedback(_course(args), args.assignment, args.students or None):
+    for path in write_feedback(course_of(args), args.assignment, args.students or None):
         print(printable(path))
     return 0
 
@@ -129,7 +131,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .marks import export_marks
     from .summary import write_summary
 
-    course = _course(args)
+    course = course_of(args)
     csv_path = export_marks(
         course, args.assignments or None, Path(args.output) if args.output else None
     )
@@ -143,7 +145,7 @@ def cmd_mark(args: argparse.Namespace) -> int:
     """Set the manual score of one answer (the command-line alternative to formgrader)."""
     from .gradebook import CourseGradebook, NoSuchGrade
 
-    with CourseGradebook(_course(args)) as gradebook:
+    with CourseGradebook(course_of(args)) as gradebook:
         try:
             gradebook.mark(
                 args.assignment,
@@ -225,6 +227,28 @@ def _student_option(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--student", dest="students", action="append", metavar="ID", help=help)
 
 
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """How submissions run: ``grade`` and ``serve`` (``jobs.Limits.for_timeout``)."""
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="submissions graded at once (default: the number of cores)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="wall-clock seconds a notebook may run (default 120)",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=int,
+        default=6144,
+        help="address-space limit of a submission's process in MB (default 6144)",
+    )
+
+
 def _add_options(name: str, p: argparse.ArgumentParser) -> None:
     """Each command's own arguments."""
     sandbox = "fail rather than run without bubblewrap"
@@ -243,24 +267,7 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
     elif name == "grade":
         p.add_argument("assignment", help=ASSIGNMENT_HELP)
         _student_option(p, "grade only this student (repeatable)")
-        p.add_argument(
-            "--workers",
-            type=int,
-            default=os.cpu_count() or 1,
-            help="submissions graded at once (default: the number of cores)",
-        )
-        p.add_argument(
-            "--timeout",
-            type=float,
-            default=120.0,
-            help="wall-clock seconds a notebook may run (default 120)",
-        )
-        p.add_argument(
-            "--memory-mb",
-            type=int,
-            default=6144,
-            help="address-space limit of a submission's process in MB (default 6144)",
-        )
+        add_run_options(p)
         p.add_argument("--require-sandbox", action="store_true", help=sandbox)
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
     elif name == "feedback":
@@ -293,6 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=summary, description=description)
         _add_options(name, p)
         p.set_defaults(func=func)
+    # The submission service's commands (serve, roster, instructor): thin like these.
+    from .service.cli import add_commands
+
+    add_commands(sub, common)
     return parser
 
 

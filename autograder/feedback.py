@@ -7,7 +7,9 @@ autoescape on. What a student may see, and what never:
 * test cells are shown as released, never as they ran: the source notebook's hidden tests are
   not read for display, only to blank them out of anything else;
 * a test cell's own output is never shown (its traceback quotes the hidden lines); its checks
-  are: visible ones with their message, hidden ones only as passed or failed, without names;
+  are: visible ones with their message, hidden ones without names, as passed or failed and,
+  when failed, the kind of difference (the two shapes, N of M values differ: see
+  ``checks.difference_kind``), never an expected value;
 * an error that a test cell raised after its visible checks had all run may come from the hidden
   tests, so only its type is shown;
 * everything that came out of the submission's run or the submission itself (answers, output,
@@ -40,6 +42,7 @@ from .results import (
     CellKind,
     CellOutput,
     CellResult,
+    CheckResult,
     NotebookResult,
     Origin,
     RunCell,
@@ -77,7 +80,7 @@ class CheckView:
     name: str | None  # None for a hidden check
     number: int  # hidden checks are numbered
     passed: bool
-    message: str  # why a visible check failed
+    message: str  # why it failed (a hidden check: only the kind of difference)
 
 
 @dataclass
@@ -102,10 +105,22 @@ _PASSED_LINE = re.compile(r"^passed: (.*)$", re.MULTILINE)
 NOT_PROVED = "printed by the notebook; the grader did not count this check as passed"
 
 
-def _exception_name(ename: str) -> str:
+def exception_name(ename: str) -> str:
     """A plain exception name, or a neutral word if the name is odd (names are student-made)."""
     ename = (ename or "").strip()
     return ename if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,40}", ename) else "an error"
+
+
+def check_views(checks: list[CheckResult], redact: Redactor) -> list[CheckView]:
+    """What a student sees of a test cell's checks (feedback pages and the submission service):
+    hidden ones numbered, without names; a failed one's message (for a hidden check only the
+    kind of difference, see ``scoring.score_cell``) redacted."""
+    views, hidden = [], 0
+    for check in checks:
+        hidden += check.hidden
+        message = "" if check.passed else redact(check.message)
+        views.append(CheckView(None if check.hidden else check.name, hidden, check.passed, message))
+    return views
 
 
 def _score(cell: CellResult | None) -> ScoreView:
@@ -130,7 +145,7 @@ class _NotebookPage:
     def error(self, end: CellOutput | None, details: bool = True) -> ErrorView | None:
         if end is None or end.ok:
             return None
-        name = _exception_name(end.ename)
+        name = exception_name(end.ename)
         message = None
         if details:
             message = self.redact(f"{end.ename}: {end.evalue}" if end.evalue else end.ename)
@@ -200,13 +215,7 @@ class _NotebookPage:
         gid = run.grade_id or ""
         stored = self.result.cells.get(gid)
         end = self.result.outputs.get(run.index)
-        checks, hidden = [], 0
-        for check in stored.checks if stored else []:
-            hidden += check.hidden
-            message = "" if check.passed else self.redact(check.message)
-            checks.append(
-                CheckView(None if check.hidden else check.name, hidden, check.passed, message)
-            )
+        checks = check_views(stored.checks if stored else [], self.redact)
         return CellView(
             Shown.TEST,
             source=visible_text(released.source),
@@ -215,7 +224,7 @@ class _NotebookPage:
             error=self.error(end, details=self._error_before_hidden(gid, stored)),
             score=_score(stored),
             checks=checks,
-            hidden_checks=hidden,
+            hidden_checks=sum(c.name is None for c in checks),
         )
 
     def _error_before_hidden(self, gid: str, stored: CellResult | None) -> bool:

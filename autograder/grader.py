@@ -123,10 +123,14 @@ class Grader:
     def _not_run(self, name: str, status: Status, reason: str) -> NotebookResult:
         return NotebookResult(name, status, reason, self.assignment.key.notebooks[name].max_score)
 
-    def prepare(self, student: str, name: str) -> Prepared:
-        """Read one submitted notebook and build its job (or its result, if nothing can run)."""
+    def prepare(self, student: str, name: str, folder: Path | None = None) -> Prepared:
+        """Read one submitted notebook and build its job (or its result, if nothing can run).
+
+        ``folder`` holds the submission (default: the student's ``submitted/`` folder; the
+        submission service passes an upload's own folder)."""
         prepared = Prepared(student, name)
-        folder = self.course.submitted_dir(student, self.assignment.name)
+        if folder is None:
+            folder = self.course.submitted_dir(student, self.assignment.name)
         path = folder / f"{name}.ipynb"
         if not is_plain_file(path):
             others = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
@@ -172,14 +176,19 @@ class Grader:
             return None
 
     def student_result(
-        self, student: str, notebooks: list[NotebookResult], isolation: IsolationReport
+        self,
+        student: str,
+        notebooks: list[NotebookResult],
+        isolation: IsolationReport,
+        timestamp: str | None = None,
     ) -> StudentResult:
+        """``timestamp`` defaults to the one in the student's ``submitted/`` folder."""
         return StudentResult(
             assignment=self.assignment.name,
             student=student,
             notebooks=sorted(notebooks, key=lambda n: n.name),
             isolation=isolation,
-            timestamp=self._timestamp(student),
+            timestamp=timestamp or self._timestamp(student),
         )
 
     def _store(

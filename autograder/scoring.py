@@ -14,7 +14,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from upsampling_course.checks import mismatch
+from upsampling_course.checks import difference_kind, mismatch
 
 from .answer_key import CellKey, NotebookKey
 from .jobs import Limits, RunFailure, RunOutcome
@@ -171,19 +171,24 @@ def score_cell(
                 )
             )
             continue
-        why = _compare(want.value, reported[0].value, want.atol, want.rtol)
+        why = _compare(want.value, reported[0].value, want.atol, want.rtol, want.hidden)
         if why is None:
             results.append(CheckResult(name, want.hidden, Verdict.PASSED, "passed"))
         else:
-            message = "wrong result on inputs you have not seen" if want.hidden else why
-            results.append(CheckResult(name, want.hidden, Verdict.WRONG, message))
+            results.append(CheckResult(name, want.hidden, Verdict.WRONG, why))
     return bool(results) and all(r.passed for r in results), results
 
 
-def _compare(expected: object, actual: object, atol: float, rtol: float) -> str | None:
-    """``mismatch``, and a wrong answer (never an exception) for a value it cannot handle."""
+def _compare(
+    expected: object, actual: object, atol: float, rtol: float, hidden: bool
+) -> str | None:
+    """``mismatch``, and a wrong answer (never an exception) for a value it cannot handle.
+
+    A hidden check's message says only the kind of difference (the two shapes, how many
+    values differ), never an expected value (``difference_kind``)."""
+    compare = difference_kind if hidden else mismatch
     try:
-        return mismatch(expected, actual, atol=atol, rtol=rtol)
+        return compare(expected, actual, atol=atol, rtol=rtol)
     except Exception as exc:  # noqa: BLE001 - an untrusted value may break anything
         return f"the value could not be compared ({type(exc).__name__})"
 

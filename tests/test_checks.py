@@ -39,6 +39,27 @@ def test_mismatch_explains_shapes_values_and_types():
     assert checks.mismatch("same", "valid") is not None
 
 
+@pytest.mark.parametrize(
+    ("expected", "actual", "kind"),
+    [
+        ([[1.5, 7.25]], [[1.5, 7.25]], None),
+        ([[1.5, 7.25]], [[1.5, 7.0]], "1 of 2 values differ"),
+        ([[1.5, 7.25]], [1.5, 7.25], "expected shape (1, 2), got shape (2,)"),
+        ([None, 4, 4, 1], [None, 4, 6, 1], "item 2: 1 of 1 values differ"),
+        ("upsampled", "unpooled", "a different value of the same type (str)"),
+        ("upsampled", 3, "expected a value of type str, got 3"),
+    ],
+)
+def test_difference_kind_tells_no_expected_value(expected, actual, kind):
+    """What a hidden check's failure may say (the feedback and the service show it)."""
+    plain_expected, plain_actual = checks.to_plain(expected), checks.to_plain(actual)
+    told = checks.difference_kind(plain_expected, plain_actual)
+    assert told == kind
+    assert (told is None) is (checks.mismatch(plain_expected, plain_actual) is None)
+    for secret in ("7.25", "upsampled", "index"):
+        assert secret not in (told or "")
+
+
 def test_mismatch_rejects_malformed_plain_arrays():
     good = {"shape": [2], "data": [1.0, 2.0]}
     for bad in (

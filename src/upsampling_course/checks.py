@@ -129,39 +129,61 @@ def mismatch(expected: Any, actual: Any, *, atol: float = 1e-5, rtol: float = 1e
     can carry its own comparison method. ``actual`` may be anything JSON can hold, of any size
     or depth: this never raises for it.
     """
+    return _guarded(expected, actual, atol, rtol, reveal=True)
+
+
+def difference_kind(
+    expected: Any, actual: Any, *, atol: float = 1e-5, rtol: float = 1e-6
+) -> str | None:
+    """Like :func:`mismatch`, but told without any expected value, for a hidden check: the
+    two shapes, how many values differ, or the kind of value expected. None when they match."""
+    return _guarded(expected, actual, atol, rtol, reveal=False)
+
+
+def _guarded(expected: Any, actual: Any, atol: float, rtol: float, reveal: bool) -> str | None:
     try:
-        return _mismatch(expected, actual, atol, rtol)
+        return _compare(expected, actual, atol, rtol, reveal)
     except _UNCONVERTIBLE as exc:
         return f"the value could not be compared ({type(exc).__name__})"
 
 
-def _mismatch(expected: Any, actual: Any, atol: float, rtol: float) -> str | None:
+def _compare_arrays(
+    exp_arr: np.ndarray, actual: Any, atol: float, rtol: float, reveal: bool
+) -> str | None:
+    act_arr = _as_array(actual)
+    if act_arr is None:
+        return f"expected a number or an array, got {_describe(actual)}"
+    if exp_arr.shape != act_arr.shape:
+        return f"expected shape {tuple(exp_arr.shape)}, got shape {tuple(act_arr.shape)}"
+    bad = ~np.isclose(act_arr, exp_arr, atol=atol, rtol=rtol, equal_nan=False)
+    if not bad.any():
+        return None
+    differ = f"{int(bad.sum())} of {bad.size} values differ"
+    if not reveal:
+        return differ
+    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    at = f" at index {where}" if where else ""
+    return f"{differ}; first{at}: expected {exp_arr[where]:g}, got {act_arr[where]:g}"
+
+
+def _compare(expected: Any, actual: Any, atol: float, rtol: float, reveal: bool) -> str | None:
     exp_arr = _as_array(expected)
     if exp_arr is not None and not (type(expected) in (int, float) and type(actual) is bool):
-        act_arr = _as_array(actual)
-        if act_arr is None:
-            return f"expected a number or an array, got {_describe(actual)}"
-        if exp_arr.shape != act_arr.shape:
-            return f"expected shape {tuple(exp_arr.shape)}, got shape {tuple(act_arr.shape)}"
-        bad = ~np.isclose(act_arr, exp_arr, atol=atol, rtol=rtol, equal_nan=False)
-        if bad.any():
-            where = tuple(int(i) for i in np.argwhere(bad)[0])
-            at = f" at index {where}" if where else ""
-            return (
-                f"{int(bad.sum())} of {bad.size} values differ; first{at}: "
-                f"expected {exp_arr[where]:g}, got {act_arr[where]:g}"
-            )
-        return None
+        return _compare_arrays(exp_arr, actual, atol, rtol, reveal)
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             return f"expected a list of {len(expected)} items, got {_describe(actual)}"
         for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            why = _mismatch(e, a, atol, rtol)
+            why = _compare(e, a, atol, rtol, reveal)
             if why:
                 return f"item {i}: {why}"
         return None
     if type(expected) is not type(actual) or expected != actual:
-        return f"expected {_describe(expected)}, got {_describe(actual)}"
+        if reveal:
+            return f"expected {_describe(expected)}, got {_describe(actual)}"
+        if type(expected) is type(actual):
+            return f"a different value of the same type ({type(actual).__name__})"
+        return f"expected a value of type {type(expected).__name__}, got {_describe(actual)}"
     return None
 
 

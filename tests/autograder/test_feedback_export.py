@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,7 +225,7 @@ class EscapedClass:
 def escaped_class(released_course, tmp_path_factory) -> EscapedClass:
     """mallory's answers print HTML and her added cell prints the run's history (hidden tests
     included) and the seed; hugo's answer fails on hidden inputs only; oscar submits only a file
-    with HTML in its name."""
+    with HTML in its name; wanda's answers give a wrong shape and wrong values on hidden inputs."""
     course = fresh_course(released_course, tmp_path_factory.mktemp("escaped"))
     full = simulate.answered(course, ASSIGNMENT, NB, None)
     solution = {
@@ -270,6 +271,21 @@ def escaped_class(released_course, tmp_path_factory) -> EscapedClass:
     )
     simulate.place(course, "hugo", ASSIGNMENT, {f"{NB}.ipynb": simulate.to_bytes(hugo)})
     simulate.place(course, "oscar", ASSIGNMENT, {BAD_NAME: simulate.to_bytes(full)})
+    # wanda's answers are right on the visible inputs only: a wrong shape, then wrong values.
+    wanda = simulate.answered(
+        course,
+        ASSIGNMENT,
+        NB,
+        None,
+        wrong={
+            "upsample-nearest": "def upsample_nearest(x):\n    if x.shape[-1] == 2:\n"
+            "        return x\n    return keras.layers.UpSampling2D()(x).numpy()\n",
+            "upsample-by": "def upsample_by(x, rows, cols):\n"
+            "    y = np.repeat(np.repeat(x, rows, axis=1), cols, axis=2)\n"
+            "    return y + 1 if x.shape[-1] == 2 else y\n",
+        },
+    )
+    simulate.place(course, "wanda", ASSIGNMENT, {f"{NB}.ipynb": simulate.to_bytes(wanda)})
     results = Grader(course, ASSIGNMENT, limits=TEST_LIMITS, workers=1).grade(progress=False)
     with Gradebook(course.db_url, course.course_id) as gb:
         gb.add_student("nadia")  # on the class list, never submitted
@@ -288,7 +304,8 @@ def test_student_text_is_escaped(escaped_class, capsys):
     mallory = course.feedback_dir("mallory", ASSIGNMENT) / f"{NB}.html"
     oscar = course.feedback_dir("oscar", ASSIGNMENT) / f"{NB}.html"
     assert sorted(printed) == sorted(
-        str(course.feedback_dir(s, ASSIGNMENT) / f"{NB}.html") for s in ("hugo", "mallory", "oscar")
+        str(course.feedback_dir(s, ASSIGNMENT) / f"{NB}.html")
+        for s in ("hugo", "mallory", "oscar", "wanda")
     )
     for path in (mallory, oscar):
         raw = path.read_text()
@@ -326,6 +343,27 @@ def test_an_error_on_hidden_inputs_shows_its_type_only(escaped_class):
     assert "ValueError" in text and "while the hidden tests ran" in text
     assert "unexpected input [" not in soup.get_text(" ")
     assert text.count("✓ passed") == 2 and "hidden check 1: ✗ failed" in text
+    assert_nothing_hidden(course, path)
+
+
+def test_a_failed_hidden_check_tells_the_kind_of_difference_only(escaped_class):
+    """The two shapes, or how many values differ: never an input, a value or an index."""
+    course = escaped_class.course
+    path = write_feedback(course, ASSIGNMENT, ["wanda"])[0]
+    soup = BeautifulSoup(path.read_text(), "html.parser")
+
+    def checks(grade_id: str) -> str:
+        # The text as read: "hidden check 1: ✗ failed: <kind>" (no separator between tags).
+        return " ".join(soup.find(id=grade_id).find("ul", class_="checks").get_text().split())
+
+    assert (
+        "hidden check 1: ✗ failed: expected shape (2, 6, 8, 2), got shape (2, 3, 4, 2)"
+        in checks("upsample-nearest-tests")
+    )
+    by = checks("upsample-by-tests")
+    assert re.search(r"hidden check 1: ✗ failed: \d+ of \d+ values differ$", by), by
+    assert "expected" not in by and "index" not in by
+    assert checks("upsample-nearest-tests").count("✓ passed") == 2
     assert_nothing_hidden(course, path)
 
 
@@ -368,7 +406,7 @@ def test_students_without_a_graded_submission_have_no_score(escaped_class):
     assert others
     for assignment in others:  # released, never submitted by anyone
         other = read_csv(path, assignment)
-        assert set(other) == {"hugo", "mallory", "nadia", "oscar"}
+        assert set(other) == {"hugo", "mallory", "nadia", "oscar", "wanda"}
         assert {(r["status"], r["score"]) for r in other.values()} == {("not submitted", "")}
 
 

@@ -1,20 +1,14 @@
 """The gradebook on a real PostgreSQL server, and several graders writing at once (issue 5).
 
-The PostgreSQL server is Debian's (package postgresql, installed by .ci/run), started here in a
-temporary folder on a free loopback port and stopped at the end.
+The PostgreSQL server is Debian's (package postgresql, installed by .ci/run), started in a
+temporary folder on a free loopback port and stopped at the end (``postgres.py``).
 """
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
@@ -27,79 +21,16 @@ from autograder.release import release
 from autograder.results import Status
 
 from .conftest import ASSIGNMENT, SEED, partial_answers
+from .postgres import PostgresServer
 
 pytestmark = pytest.mark.grading
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
-    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    assert binaries, "PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)"
-    bindir = Path(binaries[-1]).parent
-    # PostgreSQL refuses to run as root: as root, run it as Debian's postgres user, in a folder
-    # of its own (pytest's temporary folders are private to root).
-    top = Path(tempfile.mkdtemp(prefix="autograder-pg-"))
-    data = top / "data"
-    run_as = []
-    if os.geteuid() == 0:
-        run_as = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(top, "postgres")
-    subprocess.run(
-        run_as + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    port = _free_port()
-    server = subprocess.Popen(
-        run_as
-        + [
-            str(bindir / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            f"unix_socket_directories={data}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        ready = subprocess.run(
-            [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
-        )
-        if ready.returncode == 0:
-            break
-        time.sleep(0.2)
-    else:
-        server.kill()
-        pytest.fail("PostgreSQL did not start")
-    subprocess.run(
-        run_as
-        + [
-            str(bindir / "createdb"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
-            "gradebook",
-        ],
-        check=True,
-    )
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/gradebook"
-    server.terminate()
-    server.wait(timeout=30)
-    shutil.rmtree(top, ignore_errors=True)
+    server = PostgresServer()
+    yield server.url
+    server.close()
 
 
 def _class(course: Course, size: int) -> dict[str, float]:

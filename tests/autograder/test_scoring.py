@@ -118,11 +118,22 @@ def test_a_check_counts_once_with_the_instructors_value_and_tolerance(lines, ver
     assert passed is (verdicts == [Verdict.PASSED, Verdict.PASSED])
 
 
-def test_a_failed_hidden_check_says_nothing_of_its_values():
-    line = value(3, "hidden", "fh", {"shape": [2], "data": [7.0, 9.0]})
+@pytest.mark.parametrize(
+    ("reported", "message"),
+    [
+        ({"shape": [2], "data": [7.0, 9.0]}, "2 of 2 values differ"),
+        ({"shape": [2], "data": [1.0, 9.0]}, "1 of 2 values differ"),
+        ({"shape": [3], "data": [1.0, 2.0, 0.0]}, "expected shape (2,), got shape (3,)"),
+        ("1, 2", "expected a number or an array, got '1, 2'"),
+    ],
+)
+def test_a_failed_hidden_check_tells_the_kind_of_difference_only(reported, message):
+    """The two shapes or how many values differ; never an expected value or where it differs."""
+    line = value(3, "hidden", "fh", reported)
     _, checks = score_cell(KEY.cells["tests"], parse_log(log_of(RIGHT[0], line)))
-    assert checks[1].message == "wrong result on inputs you have not seen"
-    assert "7" not in checks[1].message
+    assert checks[1].verdict is Verdict.WRONG
+    assert checks[1].message == message
+    assert "expected 2" not in checks[1].message and "index" not in checks[1].message
 
 
 def test_unreadable_lines_are_counted_not_believed():

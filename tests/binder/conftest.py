@@ -66,3 +66,22 @@ def lab_page(lab_browser):
     yield page
     context.close()
     assert log.foreign == [], "JupyterLab asked hosts other than this machine"
+
+
+@pytest.fixture(scope="session")
+def submission_service(tmp_path_factory):
+    """A released assignment served by ``autograder serve`` (the test run's own environment,
+    with the service's packages), and one student's sign-in link."""
+    from autograder.course import Course
+    from autograder.release import release
+    from tests.autograder.service_helpers import Service, make_class
+
+    folder = tmp_path_factory.mktemp("submission-service")
+    course = Course(folder / "course")
+    release(course, "upsampling-by-hand", seed=20261203)
+    service = Service(course, folder / "serve.log", workers=1)
+    tokens = make_class(course, [("lena", "Lena Lab", "lena@example.org")],
+                        folder / "links.csv", service.base)
+    service.start()
+    yield service, service.url(f"/s/{tokens['lena']}")
+    service.stop()

@@ -155,3 +155,28 @@ def test_jupyterlab_kernel_is_the_binder_environment(jupyterlab, binder_env):
     assert set(specs["kernelspecs"]) == {"python3"}
     assert (binder_env.venv / "share" / "jupyter" / "kernels" / "python3" / "kernel.json").is_file()
     assert not any(Path(binder_env.home).glob(".local/share/jupyter/kernels/*"))
+
+
+SUBMIT_CELL = 'import upsampling_course as uc\nuc.submit("{link}", wait=600)'
+
+
+def test_submit_from_jupyterlab(jupyterlab, lab_page, binder_artifacts, submission_service):
+    """A learner saves the exercise and runs ``uc.submit(link)`` in it: the saved notebook goes
+    to the course's submission service, which says where the result is and gives the score."""
+    service, link = submission_service
+    page = lab_page
+    doc = lab_ui.open_document(page, jupyterlab.url(f"lab/tree/{STUDENT_COPY}"), STUDENT_COPY)
+    page.keyboard.press("Control+s")  # as released: every answer left blank
+    last = len(doc["cells"]) - 1
+    lab_ui.cell(page, last).click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # a new cell below the last one
+    lab_ui.replace_cell_source(page, last + 1, SUBMIT_CELL.format(link=link))
+    lab_ui.run_cells(page, [last + 1])
+    text = lab_ui.output_text(page, last + 1)
+    page.screenshot(path=binder_artifacts / "submit-from-notebook.png")
+    assert f"Submitted {ASSIGNMENT}.ipynb to {ASSIGNMENT}, as saved at" in text, text
+    result = re.search(r"Result: (http://127\.0\.0\.1:\d+/submissions/[0-9a-f]{32})", text)
+    assert result and result.group(1).startswith(service.base), text
+    assert re.search(r"Graded: 0 / 17 points \(graded\)\.", text), text
+    assert lab_ui.problem_outputs(lab_ui.document(page)["cells"][last + 1:]) == []
