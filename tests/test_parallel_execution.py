@@ -1,7 +1,11 @@
 """The book build's executor: a cell's printed pieces are cached as the text it printed."""
 import nbformat
 
-from tools.parallel_execution import join_stream_pieces
+import pytest
+from jupyter_cache.executors.basic import ProcessData
+
+from tools import parallel_execution
+from tools.parallel_execution import ChapterWorker, join_stream_pieces
 
 
 def test_pieces_of_one_stream_are_joined_as_printed():
@@ -22,3 +26,44 @@ def test_pieces_of_one_stream_are_joined_as_printed():
         ("stream", "warning\n"),
     ]
     nbformat.validate(notebook)
+
+
+class _Chapter:
+    uri = "/book/chapters/x.md"
+
+    def __init__(self):
+        self.nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+
+
+def _starts(monkeypatch, failures: list[Exception]) -> list[int]:
+    """Replace the notebook execution by one that raises ``failures`` in turn, then succeeds."""
+    calls = []
+
+    def execute(nb, **kwargs):
+        calls.append(1)
+        if failures:
+            raise failures.pop(0)
+        return "executed"
+
+    monkeypatch.setattr(parallel_execution, "single_nb_execution", execute)
+    return calls
+
+
+def test_a_kernel_that_dies_at_start_is_started_again(monkeypatch):
+    died = RuntimeError("Kernel died before replying to kernel_info")
+    calls = _starts(monkeypatch, [died, died])
+    data = ProcessData(1, _Chapter.uri, None, 30, False)
+    assert ChapterWorker().execute(_Chapter(), data) == "executed"
+    assert len(calls) == 3
+
+
+def test_a_chapter_fails_after_the_last_start_or_on_any_other_error(monkeypatch):
+    died = RuntimeError("Kernel died before replying to kernel_info")
+    _starts(monkeypatch, [died] * parallel_execution.KERNEL_STARTS)
+    data = ProcessData(1, _Chapter.uri, None, 30, False)
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        ChapterWorker().execute(_Chapter(), data)
+    calls = _starts(monkeypatch, [RuntimeError("something else")])
+    with pytest.raises(RuntimeError, match="something else"):
+        ChapterWorker().execute(_Chapter(), data)
+    assert len(calls) == 1

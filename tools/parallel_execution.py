@@ -40,6 +40,11 @@ from nbformat import NotebookNode
 
 #: Command-line options of every chapter's kernel.
 KERNEL_ARGUMENTS = ["--InteractiveShell.xmode=Minimal"]
+#: How many times a chapter's kernel is started before the chapter counts as failed. A kernel
+#: binds ports its manager chose as free a moment before; on a busy machine another process can
+#: take one in between ("Address already in use", then "Kernel died before replying to
+#: kernel_info"), which says nothing about the chapter.
+KERNEL_STARTS = 3
 
 
 def parallel_workers() -> int:
@@ -65,17 +70,29 @@ class ChapterWorker(ExecutionWorkerLocalMProc):
 
     def execute(self, project_nb, data: ProcessData):
         kernel = {"kernel_name": self.kernel_name} if self.kernel_name else {}
-        result = single_nb_execution(
-            project_nb.nb,
-            cwd=str(Path(project_nb.uri).parent),
-            timeout=data.timeout,
-            allow_errors=data.allow_errors,
-            shutdown_kernel="immediate",
-            extra_arguments=KERNEL_ARGUMENTS,
-            **kernel,
-        )
+        for start in range(1, KERNEL_STARTS + 1):
+            try:
+                result = single_nb_execution(
+                    project_nb.nb,
+                    cwd=str(Path(project_nb.uri).parent),
+                    timeout=data.timeout,
+                    allow_errors=data.allow_errors,
+                    shutdown_kernel="immediate",
+                    extra_arguments=KERNEL_ARGUMENTS,
+                    **kernel,
+                )
+                break
+            except RuntimeError as error:
+                # No cell has run: the chapter is untouched and can start again.
+                if not kernel_failed_to_start(error) or start == KERNEL_STARTS:
+                    raise
         join_stream_pieces(project_nb.nb)
         return result
+
+
+def kernel_failed_to_start(error: BaseException) -> bool:
+    """True for jupyter_client's error when a kernel died before its first reply."""
+    return "Kernel died before replying to kernel_info" in str(error)
 
 
 class BalancedExecutor(JupyterExecutorLocalMproc):
