@@ -23,7 +23,8 @@ with, and the sections it opens). At build time this extension
   script found under the book's own ``_static/`` folder to every page, so they are not there.)
 
 The script replaces the block's content by the explorer; tests/browser/test_explorer.py
-checks it in Chromium, tools/explorer_check.py holds its arithmetic to NumPy and Keras.
+checks it in Chromium, and tests/browser/explorer_checks.py holds its arithmetic to NumPy
+and Keras.
 """
 from __future__ import annotations
 
