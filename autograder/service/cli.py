@@ -197,7 +197,9 @@ def add_commands(
         description="Import a class roster (CSV, or Canvas's or Moodle's export) "
         "into the submission service's database, or make a new sign-in link.",
     )
-    roster = p.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    roster = p.add_subparsers(
+        dest="roster_command", required=True, metavar="ACTION", help="import or link"
+    )
     links_help = "where to write the new sign-in links (CSV, instructor-only)"
     url_help = "the service's public address, which the links start with"
     q = roster.add_parser("import", parents=[common], help="import a roster CSV")
@@ -218,7 +220,7 @@ def add_commands(
         description="Add an instructor who signs in to the service with a "
         "password (stored as an argon2 hash), or change their password.",
     )
-    p.add_argument("username")
+    p.add_argument("username", help="the instructor's user name (sign-in)")
     p.add_argument(
         "--password-stdin",
         action="store_true",

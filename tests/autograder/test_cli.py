@@ -11,22 +11,39 @@ import sys
 import pytest
 
 from autograder.cli import COMMANDS, build_parser, main
+from autograder.service import cli as service_cli
 from autograder.course import Course
 
 REST_MARKUP = ("``", ":class:", ":func:", ":meth:", ":data:")
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return dict(sub.choices)
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(subs[0].choices) if subs else {}
+
+
+def _all_commands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    """Every command and sub-command (``roster import``), by its full name."""
+    found = {}
+    for name, command in _subparsers(parser).items():
+        found[prefix + name] = command
+        found.update(_all_commands(command, f"{prefix}{name} "))
+    return found
 
 
 def test_help_is_plain_text_and_names_every_argument():
     parser = build_parser()
     texts = [parser.format_help()]
     commands = _subparsers(parser)
-    assert set(commands) == set(COMMANDS)
-    for name, command in commands.items():
+    # The grading commands, and those the submission service adds through its hook.
+    service_parser = argparse.ArgumentParser()
+    service_cli.add_commands(
+        service_parser.add_subparsers(), argparse.ArgumentParser(add_help=False)
+    )
+    assert set(commands) == set(COMMANDS) | set(_subparsers(service_parser))
+    for name, command in _all_commands(parser).items():
         texts.append(command.format_help())
         for action in command._actions:
             assert action.help, f"{name}: {action.dest} has no help"
