@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from autograder.cli import COMMANDS, build_parser, main
-from autograder.service import cli as service_cli
 from autograder.course import Course
+from autograder.service import cli as service_cli
 
 REST_MARKUP = ("``", ":class:", ":func:", ":meth:", ":data:")
 
