@@ -57,4 +57,6 @@ def test_four_ways_figure_writes_its_values_and_the_matrix_has_its_own_alt_text(
     # The frameworks' way is named where the zero-insertion view is introduced.
     text = built_book.chapter_text(NAME)
     assert "frameworks do not compute it so" in text
+    # Scatter-add (gradient of a convolution) is TensorFlow's and PyTorch's way, not JAX's.
+    assert "TensorFlow (the backend this book runs) and PyTorch call" in " ".join(text.split())
     assert "the scatter-add is how it is computed" not in text

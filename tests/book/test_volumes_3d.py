@@ -59,6 +59,11 @@ def test_divisible_kernel_still_gives_eight_values(built_book):
     for size in (3, 4):
         line = line_starting(built_book, NAME, f"random {size}x{size}x{size} kernel:")
         assert "8 distinct interior values" in line and line.endswith("True"), line
+    # The objective's condition: eight for a random kernel at least as large as the stride,
+    # while a 1x1x1 kernel reaches one phase of eight (two values, the cell of ones kernels).
+    text = " ".join(built_book.chapter_text(NAME).split())
+    assert "eight for a random kernel at least as large as the stride" in text
+    assert "of any size" not in text
 
 
 def test_conv3d_does_not_keep_the_spatial_size_by_default(built_book):
