@@ -35,6 +35,18 @@ STALE = dt.timedelta(seconds=30)
 HEARTBEAT_SECONDS = 5.0
 
 
+def _set_submission_state(conn: Connection, job_id: int, state: str) -> None:
+    """Set the state of the submission that job ``job_id`` grades."""
+    conn.execute(
+        update(db.submissions)
+        .where(
+            db.submissions.c.id
+            == select(db.jobs.c.submission_id).where(db.jobs.c.id == job_id).scalar_subquery()
+        )
+        .values(state=state)
+    )
+
+
 @dataclass(frozen=True)
 class Claim:
     job_id: int
@@ -152,16 +164,7 @@ class Queue:
                         .where(db.jobs.c.id == job_id)
                         .values(state="queued", losses=losses + 1, claimed_by=None, claimed_at=None)
                     )
-                    conn.execute(
-                        update(db.submissions)
-                        .where(
-                            db.submissions.c.id
-                            == select(db.jobs.c.submission_id)
-                            .where(db.jobs.c.id == job_id)
-                            .scalar_subquery()
-                        )
-                        .values(state="queued")
-                    )
+                    _set_submission_state(conn, job_id, "queued")
             if dead:
                 conn.execute(delete(db.processes).where(db.processes.c.id.in_(dead)))
         return [Lost(self._claim(job_id)) for job_id in lost]
@@ -216,16 +219,7 @@ class Queue:
             ).scalar()
             if job_id is None:
                 return None
-            conn.execute(
-                update(db.submissions)
-                .where(
-                    db.submissions.c.id
-                    == select(db.jobs.c.submission_id)
-                    .where(db.jobs.c.id == job_id)
-                    .scalar_subquery()
-                )
-                .values(state="grading")
-            )
+            _set_submission_state(conn, job_id, "grading")
         return self._claim(job_id)
 
     def release(self, claim: Claim) -> None:
