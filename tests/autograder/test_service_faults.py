@@ -17,6 +17,8 @@ from autograder.course import Course
 from autograder.gradebook import CourseGradebook
 from autograder.release import release
 from autograder.service import db
+from autograder.service.queue import HEARTBEAT_SECONDS
+from autograder.service.runner import RECONCILE_BEATS
 
 from .conftest import ASSIGNMENT, SEED, fresh_course, partial_answers
 from .postgres import PostgresServer
@@ -67,6 +69,9 @@ def _wait_for(condition, what: str, timeout: float = 600) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+RECONCILE_SECONDS = RECONCILE_BEATS * HEARTBEAT_SECONDS
+
+
 def _assert_graded_once(course: Course, sent: list[tuple[str, str]]) -> None:
     """Every upload graded, each by exactly one finished job, and in the gradebook."""
     engine = create_engine(course.db_url)
@@ -84,9 +89,16 @@ def _assert_graded_once(course: Course, sent: list[tuple[str, str]]) -> None:
     for public_id, sub in subs.items():
         assert sub.state == "graded" and sub.result is not None, public_id
         assert done.get(sub.id) == 1, (public_id, done.get(sub.id))
-    with CourseGradebook(course) as gradebook:
-        statuses = gradebook.results(ASSIGNMENT)
-    assert set(statuses) == {student for student, _ in sent}
+    # The gradebook follows the queue: each result is synced right after it is stored, and a
+    # sync that failed (two processes creating the same gradebook rows at once) is redone by
+    # the periodic reconciliation (runner.RECONCILE_BEATS heartbeats).
+    students = {student for student, _ in sent}
+
+    def in_gradebook() -> bool:
+        with CourseGradebook(course) as gradebook:
+            return set(gradebook.results(ASSIGNMENT)) == students
+
+    _wait_for(in_gradebook, "every graded student in the gradebook", timeout=3 * RECONCILE_SECONDS)
 
 
 def test_kill_9_of_a_service_process_while_grading(released_course, tmp_path, postgres):
