@@ -13,7 +13,10 @@ The one failure policy (:func:`run_with_policy`, shared by every runner):
 * a job lost to the infrastructure (its worker died, or stopped answering, while the job's
   process was healthy as far as the grader can tell) runs once more, on a fresh worker;
 * a job that loses a second worker is treated as the cause: its outcome says so
-  (:attr:`RunFailure.WORKERS_LOST`, a named status) and it is not run again;
+  (:attr:`RunFailure.WORKERS_LOST`, a named status) and it is not run again. Losses count
+  across layers: a job the submission service already lost with one of its processes
+  (:attr:`Job.prior_losses`) has used its one retry, so losing a sandbox worker as well
+  makes it the cause;
 * a job that no worker could be started for is the grader's failure
   (:attr:`RunFailure.NO_WORKER`, "grader error"), never the student's.
 """
@@ -69,6 +72,9 @@ class Job:
     seed: int  # of the hidden inputs
     limits: Limits
     files: dict[str, bytes] = field(default_factory=dict)  # beside the notebook
+    #: Times this job was already lost to the infrastructure before it reached this runner
+    #: (a submission service process that died while grading it): they count in the policy.
+    prior_losses: int = 0
 
 
 class RunFailure(Enum):
@@ -95,7 +101,7 @@ class RunOutcome:
     #: can write to): only a process that did not may be one that "could not start".
     reached_cells: bool = True
     worker: str = ""  # which worker ran it (last attempt)
-    lost_workers: int = 0  # attempts lost to the infrastructure before this outcome
+    lost_workers: int = 0  # attempts this runner lost to the infrastructure before this outcome
     failure: RunFailure | None = None
     failure_detail: str = ""
 
@@ -138,14 +144,15 @@ def run_with_policy(
     scheduler's ``allowed-failures``) use :data:`RETRIES_AFTER_LOSS` and
     :meth:`RunOutcome.not_run` to the same effect.
     """
-    lost: list[str] = []
+    lost: list[str] = []  # this runner's losses; job.prior_losses happened before it
     while True:
         try:
             outcome = attempt(job)
         except WorkerLost as exc:
             lost.append(str(exc))
-            if len(lost) > RETRIES_AFTER_LOSS:
-                detail = "; ".join(lost)
+            if job.prior_losses + len(lost) > RETRIES_AFTER_LOSS:
+                earlier = [f"lost {job.prior_losses} time(s) before"] if job.prior_losses else []
+                detail = "; ".join(earlier + lost)
                 return RunOutcome.not_run(RunFailure.WORKERS_LOST, detail, isolation, len(lost))
             continue
         except NoWorker as exc:

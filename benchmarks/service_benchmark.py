@@ -38,7 +38,7 @@ from pathlib import Path
 
 import psutil
 import requests
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine
 
 from autograder import simulate
 from autograder.course import Course
@@ -148,21 +148,13 @@ def stored_results(course: Course, expected: int) -> dict[str, str]:
     once and none was lost."""
     engine = create_engine(course.db_url)
     with engine.connect() as conn:
-        results = dict(conn.execute(select(db.submissions.c.public_id, db.submissions.c.result)))
-        done: dict[int, int] = dict(
-            conn.execute(
-                select(db.jobs.c.submission_id, func.count())
-                .where(db.jobs.c.state == "done")
-                .group_by(db.jobs.c.submission_id)
-            ).all()
-        )
-        states = dict(conn.execute(select(db.submissions.c.id, db.submissions.c.state)).all())
+        tally = db.tally(conn)
     engine.dispose()
-    if len(results) != expected:
-        raise RuntimeError(f"{len(results)} of {expected} submissions stored")
-    if set(states.values()) != {"graded"} or set(done.values()) != {1} or set(done) != set(states):
-        raise RuntimeError("a submission was not graded exactly once")
-    return results
+    if len(tally.states) != expected:
+        raise RuntimeError(f"{len(tally.states)} of {expected} submissions stored")
+    if tally.not_graded_once():
+        raise RuntimeError(f"not graded exactly once: {', '.join(tally.not_graded_once())}")
+    return {public_id: result or "" for public_id, result in tally.results.items()}
 
 
 def main() -> int:

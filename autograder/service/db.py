@@ -37,7 +37,9 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     insert,
+    select,
 )
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
@@ -183,6 +185,41 @@ def new_job(submission_id: int, key_version: str, generation: int = 0) -> Insert
         losses=0,
         created_at=utcnow(),
     )
+
+
+@dataclass(frozen=True)
+class GradingTally:
+    """What the queue holds for every submission: the promise to check is that each accepted
+    upload was graded exactly once (one finished job per answer-key version) and none lost."""
+
+    states: dict[str, str]  # public id -> submission state
+    results: dict[str, str | None]  # public id -> stored result (JSON)
+    finished_jobs: dict[str, int]  # public id -> jobs finished for it
+
+    def not_graded_once(self) -> list[str]:
+        """Public ids of submissions not graded, or graded by other than one finished job."""
+        return sorted(
+            public_id
+            for public_id, state in self.states.items()
+            if state != "graded"
+            or self.results.get(public_id) is None
+            or self.finished_jobs.get(public_id, 0) != 1
+        )
+
+
+def tally(conn: Connection) -> GradingTally:
+    """Read :class:`GradingTally` (tests and benchmarks check the queue's promise with it)."""
+    rows = conn.execute(select(submissions.c.public_id, submissions.c.state, submissions.c.result))
+    states, results = {}, {}
+    for public_id, state, result in rows:
+        states[public_id], results[public_id] = state, result
+    finished = conn.execute(
+        select(submissions.c.public_id, func.count())
+        .join(jobs, jobs.c.submission_id == submissions.c.id)
+        .where(jobs.c.state == "done")
+        .group_by(submissions.c.public_id)
+    )
+    return GradingTally(states, results, dict(finished.all()))
 
 
 @dataclass

@@ -85,6 +85,9 @@ class Upload:
     notebook: str
     content: bytes
     uploaded_at: dt.datetime
+    #: Service processes that died while grading it (the queue requeued it): they count in the
+    #: one failure policy together with the sandbox workers lost (``Job.prior_losses``).
+    losses: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ class Outcome:
 
     result: StudentResult
     key_version: str
-    workers_lost: int = 0  # sandbox workers lost while it ran (the policy ran it again)
+    #: Grading processes and sandbox workers lost while it was graded (the policy ran it again).
+    workers_lost: int = 0
 
     @property
     def status(self) -> Status:
@@ -321,8 +325,12 @@ class GradingCore:
         if pool is None or self._closed.is_set():
             raise PoolClosed("the grading pool is not running")
         prepared = self._prepare(loaded, upload)
-        futures = {p.name: pool.submit(p.job) for p in prepared if p.job is not None}
-        notebooks, lost = [], 0
+        futures = {
+            p.name: pool.submit(replace(p.job, prior_losses=upload.losses))
+            for p in prepared
+            if p.job is not None
+        }
+        notebooks, lost = [], upload.losses
         for p in prepared:
             if p.result is not None:
                 notebooks.append(p.result)

@@ -10,7 +10,9 @@
   died on this host, or its heartbeat is stale) are requeued: at start-up and every few
   seconds. That is the failure policy's "lost to the infrastructure": such a job runs once
   more; a job that loses a second process is the cause and is finished as "took down two
-  grading workers" without running again.
+  grading workers" without running again. The count is kept with the job (``losses``) and
+  handed to the sandbox pool with it, so a process lost and then a sandbox worker lost are
+  two losses under the one policy (``autograder.jobs.run_with_policy``), not one each.
 * Each submission is graded once per answer-key version: ``(submission, key version,
   generation)`` is unique, and only an instructor's explicit regrade of one submission adds a
   generation.
@@ -24,7 +26,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import db
@@ -222,16 +224,21 @@ class Queue:
             _set_submission_state(conn, job_id, "grading")
         return self._claim(job_id)
 
+    def _held(self, claim: Claim) -> tuple[ColumnElement[bool], ...]:
+        """The job of ``claim``, if this process still holds it (a slow process whose job was
+        requeued and given to another must not touch it)."""
+        return (
+            db.jobs.c.id == claim.job_id,
+            db.jobs.c.state == "grading",
+            db.jobs.c.claimed_by == self.process_id,
+        )
+
     def release(self, claim: Claim) -> None:
         """Hand a claimed job back to the queue, unfinished and without a loss."""
         with self.engines.write.begin() as conn:
             done = conn.execute(
                 update(db.jobs)
-                .where(
-                    db.jobs.c.id == claim.job_id,
-                    db.jobs.c.state == "grading",
-                    db.jobs.c.claimed_by == self.process_id,
-                )
+                .where(*self._held(claim))
                 .values(state="queued", claimed_by=None, claimed_at=None)
             )
             if done.rowcount:
@@ -257,11 +264,7 @@ class Queue:
         with self.engines.write.begin() as conn:
             done = conn.execute(
                 update(db.jobs)
-                .where(
-                    db.jobs.c.id == claim.job_id,
-                    db.jobs.c.state == "grading",
-                    db.jobs.c.claimed_by == self.process_id,
-                )
+                .where(*self._held(claim))
                 .values(state="done", finished_at=now, worker_losses=worker_losses)
             )
             if not done.rowcount:

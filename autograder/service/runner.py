@@ -177,6 +177,7 @@ class Runner:
             claim.notebook,
             self.store.notebook_bytes(claim.submission_id),
             claim.uploaded_at,
+            claim.losses,
         )
 
     def _store(self, claim: Claim, outcome: Outcome) -> None:
@@ -207,8 +208,9 @@ class Runner:
         self.notify(claim.public_id)
 
     # --- the gradebook ------------------------------------------------------------------
-    def sync(self, person_id: int, assignment: str) -> None:
-        """Make the gradebook hold the submission that counts for one student."""
+    def sync(self, person_id: int, assignment: str) -> bool:
+        """Make the gradebook hold the submission that counts for one student; True if it
+        had to change (idempotent: a second sync of the same result changes nothing)."""
         with self.store.exclusive(f"sync/{person_id}/{assignment}"):
             graded = [
                 s
@@ -220,16 +222,24 @@ class Runner:
                 [Graded(s.id, s.uploaded_at, s.score, s.penalty) for s in graded],
             )
             if choice is None:
-                return
+                return False
             chosen = next(s for s in graded if s.id == choice.submission_id)
             if self.store.synced(person_id, assignment) == (chosen.id, chosen.graded_at):
-                return
+                return False
             assert chosen.result is not None and chosen.graded_at is not None  # graded above
             self.core.store_counting(chosen.result, self.store.notebook_bytes(chosen.id))
             self.store.set_synced(person_id, assignment, chosen.id, chosen.graded_at)
+            return True
 
     def reconcile(self, assignment: str | None = None) -> None:
-        """Bring the gradebook up to date for everyone (after a crash, or a policy change)."""
-        for person_id, name in self.store.graded_pairs():
-            if assignment is None or name == assignment:
-                self.sync(person_id, name)
+        """Bring the gradebook up to date for everyone (after a crash, or a policy change).
+
+        Logged when it had anything to do, so a sync lost between storing a result and the
+        gradebook (a process killed there, a gradebook write that failed) shows in the log."""
+        behind = [
+            f"{name} of person {person_id}"
+            for person_id, name in self.store.graded_pairs()
+            if (assignment is None or name == assignment) and self.sync(person_id, name)
+        ]
+        if behind:
+            log.info("the gradebook was behind and is now up to date for: %s", ", ".join(behind))

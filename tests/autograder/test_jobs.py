@@ -7,6 +7,7 @@ tests/autograder/test_pool.py kills real workers under the local pool.
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 from autograder.jobs import (
     RETRIES_AFTER_LOSS,
@@ -62,6 +63,20 @@ def test_a_job_that_loses_a_second_worker_is_the_cause():
     assert outcome.failure is RunFailure.WORKERS_LOST and outcome.lost_workers == 2
     assert outcome.failure_detail == "first; second" and outcome.records == b""
     assert len(given) == 1 + RETRIES_AFTER_LOSS == 2
+
+
+def test_losses_before_the_runner_count_in_the_same_policy():
+    """A job a service process was lost with has used its one retry: losing a sandbox worker
+    too makes it the cause (one policy across layers, not one retry per layer)."""
+    requeued = replace(JOB, prior_losses=1)
+    attempt, given = attempts(WorkerLost("worker local-1 died"), DONE)
+    outcome = run_with_policy(requeued, attempt, ISOLATION)
+    assert outcome.failure is RunFailure.WORKERS_LOST and outcome.lost_workers == 1
+    assert outcome.failure_detail == "lost 1 time(s) before; worker local-1 died"
+    assert given == [requeued]
+    # A requeued job whose run goes well is simply its outcome.
+    attempt, given = attempts(DONE)
+    assert run_with_policy(requeued, attempt, ISOLATION) == DONE and given == [requeued]
 
 
 def test_no_worker_is_the_graders_failure():
