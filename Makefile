@@ -31,7 +31,7 @@ test: compat-env
 	$(PYTHON) -m pip install -r requirements-test.txt
 	npm ci --no-audit --no-fund  # MathJax for the book, axe-core for the browser tests
 	$(MAKE) lint PYTHON=$(PYTHON)
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest --durations=30  # the slowest tests, to keep CI within its time
 
 ## The tests that need no book build, browser, sandbox or kernel, with hypothesis's reduced
 ## profile: under a minute. No install step.
