@@ -38,7 +38,6 @@ from pathlib import Path
 
 import psutil
 import requests
-from sqlalchemy import create_engine
 
 from autograder import simulate
 from autograder.course import Course
@@ -146,10 +145,7 @@ def stored_results(course: Course, expected: int) -> dict[str, str]:
     """Public id -> stored result of every submission, after checking that each of the
     ``expected`` uploads (each was accepted: ``upload`` raises otherwise) was graded exactly
     once and none was lost."""
-    engine = create_engine(course.db_url)
-    with engine.connect() as conn:
-        tally = db.tally(conn)
-    engine.dispose()
+    tally = db.tally(course.db_url)
     if len(tally.states) != expected:
         raise RuntimeError(f"{len(tally.states)} of {expected} submissions stored")
     if tally.not_graded_once():

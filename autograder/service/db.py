@@ -207,19 +207,26 @@ class GradingTally:
         )
 
 
-def tally(conn: Connection) -> GradingTally:
+def tally(db_url: str) -> GradingTally:
     """Read :class:`GradingTally` (tests and benchmarks check the queue's promise with it)."""
-    rows = conn.execute(select(submissions.c.public_id, submissions.c.state, submissions.c.result))
-    states, results = {}, {}
-    for public_id, state, result in rows:
-        states[public_id], results[public_id] = state, result
-    finished = conn.execute(
-        select(submissions.c.public_id, func.count())
-        .join(jobs, jobs.c.submission_id == submissions.c.id)
-        .where(jobs.c.state == "done")
-        .group_by(submissions.c.public_id)
-    )
-    return GradingTally(states, results, dict(finished.all()))
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(submissions.c.public_id, submissions.c.state, submissions.c.result)
+            )
+            states, results = {}, {}
+            for public_id, state, result in rows:
+                states[public_id], results[public_id] = state, result
+            finished = conn.execute(
+                select(submissions.c.public_id, func.count())
+                .join(jobs, jobs.c.submission_id == submissions.c.id)
+                .where(jobs.c.state == "done")
+                .group_by(submissions.c.public_id)
+            )
+            return GradingTally(states, results, dict(finished.all()))
+    finally:
+        engine.dispose()
 
 
 @dataclass

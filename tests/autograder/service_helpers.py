@@ -21,6 +21,7 @@ import requests
 from autograder.cli import main
 from autograder.course import Course
 from autograder.redaction import hidden_region_lines
+from autograder.service import db
 
 from .postgres import free_port
 
@@ -268,3 +269,11 @@ def wait_graded(
             return response.json()
         time.sleep(0.2)
     raise AssertionError(f"{public_id} was not graded in {timeout} s:\n{service.tail()}")
+
+
+def assert_each_graded_once(course: Course, public_ids: list[str]) -> None:
+    """The queue's promise: every accepted upload is there, none extra, each graded by exactly
+    one finished job."""
+    tally = db.tally(course.db_url)
+    assert sorted(tally.states) == sorted(public_ids), "lost or extra uploads"
+    assert tally.not_graded_once() == []

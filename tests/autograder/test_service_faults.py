@@ -22,7 +22,15 @@ from autograder.service.runner import RECONCILE_BEATS
 
 from .conftest import ASSIGNMENT, SEED, fresh_course, partial_answers
 from .postgres import PostgresServer
-from .service_helpers import Responses, Service, make_class, tree, upload, wait_graded
+from .service_helpers import (
+    Responses,
+    Service,
+    assert_each_graded_once,
+    make_class,
+    tree,
+    upload,
+    wait_graded,
+)
 
 pytestmark = pytest.mark.grading
 
@@ -74,12 +82,7 @@ RECONCILE_SECONDS = RECONCILE_BEATS * HEARTBEAT_SECONDS
 
 def _assert_graded_once(course: Course, sent: list[tuple[str, str]]) -> None:
     """Every upload graded, each by exactly one finished job, and in the gradebook."""
-    engine = create_engine(course.db_url)
-    with engine.connect() as conn:
-        tally = db.tally(conn)
-    engine.dispose()
-    assert sorted(tally.states) == sorted(public_id for _, public_id in sent), "lost or extra"
-    assert tally.not_graded_once() == []
+    assert_each_graded_once(course, [public_id for _, public_id in sent])
     # The gradebook follows the queue: each result is synced right after it is stored, and a
     # sync that failed (two processes creating the same gradebook rows at once) is redone by
     # the periodic reconciliation (runner.RECONCILE_BEATS heartbeats).
