@@ -2,7 +2,7 @@
 
 Run on demand (it is not a test)::
 
-    python benchmarks/service_benchmark.py [--single N] [--burst 200] [--clients 50] [--workers W]
+    python -m benchmarks.service_benchmark [--single N] [--burst 200] [--clients 50] [--workers W]
 
 In one run it releases *upsampling-by-hand* into a temporary course (fixed seed), imports a
 roster, starts ``autograder serve`` (SQLite, the local sandboxed pool) and measures
