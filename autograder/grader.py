@@ -105,12 +105,16 @@ class Grader:
         *,
         workers: int | None = None,
         limits: Limits | None = None,
+        timeout: float | None = None,
+        memory_bytes: int | None = None,
         require_sandbox: bool = False,
     ) -> None:
+        """``limits`` as given, else those of ``timeout`` (default: the time limit stored
+        with the answer key, ``Limits.chosen``) and ``memory_bytes``."""
         self.course = course
         self.assignment = Assignment.load(course, assignment)
         self.workers = workers or os.cpu_count() or 1
-        self.limits = limits or Limits()
+        self.limits = limits or Limits.chosen(timeout, self.assignment.key.time_limit, memory_bytes)
         self.require_sandbox = require_sandbox
         self.isolation: IsolationReport | None = None  # of the last run
         self.elapsed = 0.0
