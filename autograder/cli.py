@@ -134,6 +134,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 "time_limit": limit,
                 "time_limit_seconds": grader.limits.wall_seconds,
                 "elapsed_seconds": grader.elapsed,
+                "first_job_started_at": grader.first_job_started_at,
                 "results": [r.to_json() for r in results],
             }
         )
