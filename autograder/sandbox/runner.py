@@ -64,7 +64,26 @@ def make_shell() -> InteractiveShell:
     config.HistoryManager.enabled = False
     with tempfile.TemporaryDirectory(prefix="autograder-ipython-") as ipython_dir:
         # The profile folder is only read while the shell is made: nothing is left behind.
-        return InteractiveShell.instance(colors="nocolor", ipython_dir=ipython_dir, config=config)
+        shell = InteractiveShell.instance(colors="nocolor", ipython_dir=ipython_dir, config=config)
+    _format_one_traceback(shell)
+    return shell
+
+
+def _format_one_traceback(shell: InteractiveShell) -> None:
+    """Format a traceback once, unseen: the first one a process formats loads IPython's
+    traceback machinery (measured: 86 ms of CPU time, then 8 ms), which every job whose cells
+    raise would pay again. No cell runs: the shell's counts and history stay as they were."""
+    import contextlib
+    import sys
+
+    try:
+        raise ValueError("formatted once by the worker, before any job")
+    except ValueError:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            shell.showtraceback()
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            delattr(sys, name)
 
 
 def run_notebook(job: dict[str, Any], reached_fd: int) -> None:
