@@ -50,8 +50,11 @@ class AnswerKey:
     seed: int  # of the hidden inputs; secret until grading
     notebooks: dict[str, NotebookKey]
     built_at: str
-    #: Default wall-clock limit per notebook, in seconds, when one was stored at release.
+    #: Default wall-clock limit per notebook, in seconds, derived at release from the
+    #: solution's own sandboxed run (``keybuild.time_limit_for``); None in older keys.
     time_limit: float | None = None
+    #: That run's CPU time (the slowest notebook's), in seconds.
+    solution_seconds: float | None = None
 
     @property
     def notebook_names(self) -> list[str]:
@@ -91,6 +94,7 @@ class AnswerKey:
             "seed": self.seed,
             "built_at": self.built_at,
             "time_limit": self.time_limit,
+            "solution_seconds": self.solution_seconds,
             "notebooks": {
                 name: {
                     "cells": {
@@ -127,6 +131,7 @@ class AnswerKey:
             notebooks=notebooks,
             built_at=data["built_at"],
             time_limit=data.get("time_limit"),
+            solution_seconds=data.get("solution_seconds"),
         )
 
     @classmethod

@@ -15,11 +15,15 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .course import Course
 from .display import printable
 from .locations import EXERCISES_ENV, find_exercises
 from .results import StudentResult
+
+if TYPE_CHECKING:
+    from .answer_key import AnswerKey
 
 #: What ``autograder --help`` says first (plain text: the terminal shows no reST).
 DESCRIPTION = """\
@@ -78,22 +82,39 @@ def result_line(result: StudentResult, width: int) -> str:
     return f"{student:<{width}}  {score:>9}  {result.status.words}: {printable(result.reason)}"
 
 
+def time_limit_line(timeout: float | None, key: AnswerKey, wall_seconds: float) -> str:
+    """Which time limit a grading run used, and where it came from."""
+    from .keybuild import TIME_LIMIT_FACTOR, TIME_LIMIT_FLOOR
+
+    if timeout is not None:
+        origin = "--timeout"
+    elif key.time_limit is not None and key.solution_seconds is not None:
+        origin = (
+            f"the answer key's: {TIME_LIMIT_FACTOR:g} x the {key.solution_seconds:.2f} s of "
+            f"CPU time of the solution's run, at least {TIME_LIMIT_FLOOR:g} s"
+        )
+    else:
+        origin = "the default: the answer key predates stored limits; release again"
+    return f"time limit: {wall_seconds:g} s per notebook ({origin})"
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from .grader import Grader
-    from .jobs import Limits
 
     course = course_of(args)
-    limits = Limits.for_timeout(args.timeout, args.memory_mb * 1024**2)
     grader = Grader(
         course,
         args.assignment,
         workers=args.workers,
-        limits=limits,
+        timeout=args.timeout,
+        memory_bytes=args.memory_mb * 1024**2,
         require_sandbox=args.require_sandbox,
     )
     results = grader.grade(args.students or None, progress=not args.no_progress)
     assert grader.isolation is not None
     print(grader.isolation.describe())
+    limit = time_limit_line(args.timeout, grader.assignment.key, grader.limits.wall_seconds)
+    print(limit)
     width = max([len(printable(r.student)) for r in results] + [7])
     for r in results:
         print(result_line(r, width))
@@ -110,7 +131,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         json.dumps(
             {
                 "isolation": grader.isolation.describe(),
+                "time_limit": limit,
+                "time_limit_seconds": grader.limits.wall_seconds,
                 "elapsed_seconds": grader.elapsed,
+                "first_job_started_at": grader.first_job_started_at,
                 "results": [r.to_json() for r in results],
             }
         )
@@ -238,8 +262,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout",
         type=float,
-        default=120.0,
-        help="wall-clock seconds a notebook may run (default 120)",
+        default=None,
+        help="wall-clock seconds a notebook may run (default: the assignment's, set at "
+        "release from its solution's run time)",
     )
     p.add_argument(
         "--memory-mb",

@@ -20,12 +20,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .assignment import Assignment
 from .course import Course
 from .display import quoted
-from .formgrader import write_autograded
-from .gradebook import CourseGradebook
 from .jobs import RESERVED_FILE_NAMES, Job, JobRunner, Limits, RunOutcome
 from .notebook import Assembled, InvalidNotebook, assemble, load_submission
 from .results import IsolationReport, Note, NotebookResult, NoteKind, Status, StudentResult
@@ -34,12 +33,17 @@ from .sandbox.pool import LocalPool
 from .scoring import score_notebook
 from .untrusted import is_plain_file, read_capped
 
+if TYPE_CHECKING:
+    from .gradebook import CourseGradebook
+
 #: Files beside a notebook that are copied into its job folder (data a student's code reads).
 MAX_EXTRA_FILE_BYTES = 50 * 1024**2
 MAX_EXTRA_TOTAL_BYTES = 100 * 1024**2
 MAX_TIMESTAMP_BYTES = 200
 #: Slightly more than the notebook limit, so an oversized file is reported as such.
 READ_NOTEBOOK_BYTES = 17 * 1024**2
+#: How often the grader looks whether the first job runs yet (``Grader._first_job_running``).
+FIRST_JOB_POLL_SECONDS = 0.02
 
 
 @dataclass
@@ -105,15 +109,20 @@ class Grader:
         *,
         workers: int | None = None,
         limits: Limits | None = None,
+        timeout: float | None = None,
+        memory_bytes: int | None = None,
         require_sandbox: bool = False,
     ) -> None:
+        """``limits`` as given, else those of ``timeout`` (default: the time limit stored
+        with the answer key, ``Limits.chosen``) and ``memory_bytes``."""
         self.course = course
         self.assignment = Assignment.load(course, assignment)
         self.workers = workers or os.cpu_count() or 1
-        self.limits = limits or Limits()
+        self.limits = limits or Limits.chosen(timeout, self.assignment.key.time_limit, memory_bytes)
         self.require_sandbox = require_sandbox
         self.isolation: IsolationReport | None = None  # of the last run
         self.elapsed = 0.0
+        self.first_job_started_at: float | None = None  # of the last run (time.time())
 
     @property
     def notebooks(self) -> list[str]:
@@ -201,6 +210,8 @@ class Grader:
         """Store one student's result; if that fails, the failure is that student's status
         (grader error) and the run goes on with the others."""
         result = self.student_result(student, notebooks, isolation)
+        from .formgrader import write_autograded
+
         try:
             gradebook.store(result)
             write_autograded(self.course, result)
@@ -214,28 +225,41 @@ class Grader:
         return result
 
     # --- everyone -------------------------------------------------------------------------
-    def _prepare_all(self, students: list[str]) -> list[Prepared]:
-        prepared = []
-        for student in students:
-            for name in self.notebooks:
-                try:
-                    prepared.append(self.prepare(student, name))
-                except Exception as exc:  # a fault of the grader: that notebook's status
-                    prepared.append(Prepared(student, name, result=self.grader_error(name, exc)))
-        return prepared
-
     def _start_runner(self, jobs: int) -> JobRunner:
-        return LocalPool(detect(self.require_sandbox), min(self.workers, max(1, jobs)))
+        """The local pool, returning at once: its workers import TensorFlow (the floor of the
+        time to the first job) while submissions are read and the gradebook is opened."""
+        return LocalPool(detect(self.require_sandbox), min(self.workers, max(1, jobs)), wait=False)
+
+    def _submit_all(
+        self, students: list[str], runner: JobRunner | None
+    ) -> tuple[list[Prepared], dict[Future[RunOutcome], Prepared], JobRunner | None]:
+        """Read and assemble every submission, handing each job to ``runner`` as soon as it is
+        ready; without one, a local pool is started at the first job (the caller closes it)."""
+        prepared, futures, given = [], {}, runner
+        try:
+            for student in students:
+                for name in self.notebooks:
+                    try:
+                        p = self.prepare(student, name)
+                    except Exception as exc:  # a fault of the grader: that notebook's status
+                        p = Prepared(student, name, result=self.grader_error(name, exc))
+                    prepared.append(p)
+                    if p.job is None:
+                        continue
+                    if runner is None:
+                        runner = self._start_runner(len(students) * len(self.notebooks))
+                    futures[runner.submit(p.job)] = p
+        except BaseException:  # interrupted: no pool of ours outlives the run
+            if given is None and runner is not None:
+                runner.close()
+            raise
+        return prepared, futures, runner
 
     def _notebook_results(
-        self, prepared: list[Prepared], runner: JobRunner | None
+        self, prepared: list[Prepared], futures: dict[Future[RunOutcome], Prepared]
     ) -> Iterator[tuple[str, NotebookResult, IsolationReport | None]]:
-        """(student, a notebook's result, where it ran) as each is ready: every job is handed
-        to ``runner`` first, then the results that needed no run come, then the runs'."""
-        futures: dict[Future[RunOutcome], Prepared] = {}
-        for p in prepared:
-            if p.job is not None and runner is not None:
-                futures[runner.submit(p.job)] = p
+        """(student, a notebook's result, where it ran) as each is ready: the results that
+        needed no run first, then the runs'."""
         for p in prepared:
             if p.result is not None:
                 yield p.student, p.result, None
@@ -247,6 +271,14 @@ class Grader:
             except Exception as exc:  # a fault of the grader: that notebook's status
                 yield p.student, self.grader_error(p.name, exc), None
 
+    def _first_job_running(self, futures: dict[Future[RunOutcome], Prepared]) -> None:
+        """Wait until a job runs (or all are done); note when. The gradebook and the
+        notebooks for formgrader (nbgrader, nbformat: seconds of imports) are opened after
+        that, so they do not compete with the workers' start for the cores."""
+        while futures and not any(f.running() or f.done() for f in futures):
+            time.sleep(FIRST_JOB_POLL_SECONDS)
+        self.first_job_started_at = time.time() if futures else None
+
     def grade(
         self,
         students: list[str] | None = None,
@@ -257,29 +289,30 @@ class Grader:
     ) -> list[StudentResult]:
         """Grade ``students`` (default: everyone who submitted) on ``runner`` (default: a local
         sandboxed pool, started here and closed at the end); store and return their results."""
-        from tqdm import tqdm
-
         started = time.monotonic()
         if students is None:
             students = self.course.students_submitted(self.assignment.name)
-        prepared = self._prepare_all(students)
-        own_runner = runner is None and any(p.job is not None for p in prepared)
-        if own_runner:
-            runner = self._start_runner(sum(p.job is not None for p in prepared))
-        isolation = runner.isolation if runner else detect(self.require_sandbox).report()
-        bar = tqdm(
-            total=len(students),
-            desc=f"grading {self.assignment.name}",
-            unit="student",
-            disable=not progress,
-            file=sys.stderr,
-        )
+        own_runner = runner is None
+        prepared, futures, runner = self._submit_all(students, runner)
         done: dict[str, list[NotebookResult]] = {s: [] for s in students}
         ran_on: dict[str, IsolationReport] = {}
         results: list[StudentResult] = []
+        isolation = runner.isolation if runner else detect(self.require_sandbox).report()
         try:
-            with CourseGradebook(self.course) as gradebook:
-                for student, notebook, where in self._notebook_results(prepared, runner):
+            self._first_job_running(futures)
+            from tqdm import tqdm
+
+            from .gradebook import CourseGradebook
+
+            bar = tqdm(
+                total=len(students),
+                desc=f"grading {self.assignment.name}",
+                unit="student",
+                disable=not progress,
+                file=sys.stderr,
+            )
+            with bar, CourseGradebook(self.course) as gradebook:
+                for student, notebook, where in self._notebook_results(prepared, futures):
                     done[student].append(notebook)
                     if where is not None:
                         ran_on.setdefault(student, where)
@@ -292,7 +325,6 @@ class Grader:
                         on_result(result)
                     bar.update(1)
         finally:
-            bar.close()
             if own_runner and runner is not None:
                 runner.close()
         self.elapsed = time.monotonic() - started

@@ -56,6 +56,19 @@ class Limits:
             wall_seconds=wall_seconds, cpu_seconds=int(wall_seconds * 2), memory_bytes=memory_bytes
         )
 
+    @classmethod
+    def chosen(
+        cls, timeout: float | None, stored: float | None, memory_bytes: int | None = None
+    ) -> Limits:
+        """The limits a grading run uses: ``timeout`` (``--timeout``) when given, else the time
+        limit stored with the answer key at release (``keybuild.time_limit_for``), else the
+        default (a key built before limits were stored)."""
+        wall = cls.wall_seconds if stored is None else stored
+        return cls.for_timeout(
+            wall if timeout is None else timeout,
+            cls.memory_bytes if memory_bytes is None else memory_bytes,
+        )
+
 
 @dataclass(frozen=True)
 class CodeCell:

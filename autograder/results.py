@@ -240,6 +240,7 @@ class NotebookResult:
     cells_run: list[RunCell] = field(default_factory=list)
     outputs: dict[int, CellOutput] = field(default_factory=dict)  # run cell index -> output
     wall_seconds: float | None = None
+    cpu_seconds: float | None = None  # of the run's process tree (user + system)
 
     @property
     def scored(self) -> bool:
@@ -355,4 +356,5 @@ def _notebook_from_json(data: dict[str, Any]) -> NotebookResult:
         cells_run=[RunCell(**(c | {"origin": Origin(c["origin"])})) for c in data["cells_run"]],
         outputs={int(i): CellOutput(**o) for i, o in data["outputs"].items()},
         wall_seconds=data.get("wall_seconds"),
+        cpu_seconds=data.get("cpu_seconds"),
     )

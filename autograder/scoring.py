@@ -394,4 +394,5 @@ def score_notebook(
         cells_run=assembled.cells,
         outputs={i: CellOutput(e.ok, e.ename, e.evalue, e.out) for i, e in log.ends.items()},
         wall_seconds=outcome.wall_seconds,
+        cpu_seconds=outcome.cpu_seconds,
     )

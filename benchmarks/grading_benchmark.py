@@ -10,14 +10,22 @@ one endless loop; the same ones every run), copies the course twice and grades t
 submissions
 
 * with stock ``nbgrader autograde A --force`` (one run over all students, each cell limited to
-  ``--timeout`` seconds; the hidden tests compare with the answer key inside the kernel, as stock
-  nbgrader trusts the kernel: ``stock_key_lookup.py`` is installed as the kernels' IPython
+  nbgrader's default 30 s; the hidden tests compare with the answer key inside the kernel, as
+  stock nbgrader trusts the kernel: ``stock_key_lookup.py`` is installed as the kernels' IPython
   startup file), and
-* with ``python -m autograder grade A --workers W --timeout T`` (the sandboxed pool of forking
-  workers; each notebook limited to ``--timeout`` seconds of wall time).
+* with ``python -m autograder grade A --workers W`` (the sandboxed pool of forking workers; each
+  notebook limited to the answer key's time limit, set at release from the solution's run).
+
+``--timeout T`` gives both the same limit instead. Before grading it measures, in the same run,
+a bare ``import tensorflow`` (the floor of the time to the first job) and the floor of one
+submission's run (``grading_floor.py``: the solution run in a child forked from an idle worker,
+no sandbox, no shell, no files), and the same solution as jobs of a one-worker pool with the
+full sandbox and with none (what a job pays beyond the floor, and the sandbox's share of it).
 
 It prints the wall time of each, the median time per submission, the peak memory of each
-process tree (sampled from /proc), the ratio, the machine's load, and whether every honest
+process tree (sampled from /proc), the ratio, the time from ``autograder grade`` to its first
+job running against the bare import, each run's wall and CPU time as ratios to the floor, the
+machine's load, and whether every honest
 submission (correct, partial, wrong or blank; not the broken files or the loop) got exactly the
 same score per cell from both. It exits with status 1 when any honest score differs, and
 with status 2 when none differs but nbgrader gave up on an honest submission (it then logs an
@@ -49,13 +57,17 @@ from autograder import simulate
 from autograder.course import Course
 from autograder.release import release
 from autograder.results import StudentResult
+from autograder.sandbox.isolation import Isolation, detect
 from benchmarks import stock_key_lookup
+from benchmarks.grading_floor import Costs, measure_floor, pool_costs, solution_cells
 from tools.toc import BOOK_ROOT as REPO_ROOT
 from upsampling_course.checks import SEED_ENV
 
 SEED = 20261201  # the release's hidden-input seed and the submissions' generator
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 HONEST_KINDS = {"full", "partial", "blank"}
+#: Runs of the floor and of the pool's per-job costs (medians are reported).
+FLOOR_REPEAT = 7
 
 #: Mistakes a student could plausibly make, per answer cell of the default assignment. Other
 #: assignments get a generic wrong answer (see ``wrong_answer``).
@@ -215,6 +227,8 @@ class TreeMemory:
         self.peak_processes = 0
         self.cpu_ticks: dict[tuple[int, int], int] = {}  # (pid, start time) -> utime + stime
         self.loads: list[float] = []  # the machine's 1-minute load average, every 5 s
+        self.samples: list[tuple[float, int, int]] = []  # (seconds, RSS sum, PSS sum)
+        self._started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._page = os.sysconf("SC_PAGE_SIZE")
@@ -264,6 +278,7 @@ class TreeMemory:
                 continue  # the process ended, or its memory map is not readable
         self.peak_rss = max(self.peak_rss, rss)
         self.peak_pss = max(self.peak_pss, pss)
+        self.samples.append((time.monotonic() - self._started, rss, pss))
         self.peak_processes = max(self.peak_processes, len(tree))
 
     @property
@@ -296,12 +311,15 @@ class Run:
     load_after: tuple
     loads: list[float]  # 1-minute load average every 5 s during the run
     lines: list[tuple[float, str]]  # (seconds since start, line) of the command's output
+    launched_at: float  # time.time() just before the command started
+    samples: list[tuple[float, int, int]]  # (seconds since start, RSS sum, PSS sum)
 
 
 def run_measured(name: str, cmd: list[str], cwd: Path, env: dict, log_path: Path, echo=None) -> Run:
     """Run ``cmd``, timestamping each line it writes (stdout and stderr merged)."""
     load_before = os.getloadavg()
     lines: list[tuple[float, str]] = []
+    launched_at = time.time()
     started = time.monotonic()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -338,6 +356,8 @@ def run_measured(name: str, cmd: list[str], cwd: Path, env: dict, log_path: Path
         os.getloadavg(),
         memory.loads,
         lines,
+        launched_at,
+        memory.samples,
     )
 
 
@@ -483,8 +503,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=30.0,
-        help="seconds per cell (stock) and per notebook (ours); default 30",
+        default=None,
+        help="seconds per cell (stock) and per notebook (ours); default: each grader's own "
+        "(stock: 30 s per cell; ours: the answer key's limit)",
+    )
+    parser.add_argument(
+        "--ours-only",
+        action="store_true",
+        help="grade with ours only, no stock run and no comparison: for the memory over many "
+        "submissions (e.g. --students 500 --ours-only)",
+    )
+    parser.add_argument(
+        "--no-costs",
+        action="store_true",
+        help="skip the floor and the per-job costs with and without the sandbox",
     )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--keep", action="store_true", help="keep the temporary courses")
@@ -555,9 +587,7 @@ def run_ours(args: argparse.Namespace, setup: Setup, tag: str) -> tuple[Run, dic
         str(setup.ours.root),
         "--workers",
         str(args.workers),
-        "--timeout",
-        f"{args.timeout:g}",
-    ]
+    ] + ([] if args.timeout is None else ["--timeout", f"{args.timeout:g}"])
     print("ours:  " + " ".join(command), flush=True)
     run = run_measured(
         "ours", command, REPO_ROOT, dict(os.environ), RESULTS_DIR / f"{tag}-ours.log"
@@ -587,10 +617,13 @@ def run_stock(args: argparse.Namespace, setup: Setup, tag: str, work: Path) -> R
         f"--CourseDirectory.root={stock.root}",
         f"--CourseDirectory.db_url={stock.db_url}",
         f"--CourseDirectory.course_id={stock.course_id}",
-        f"--ExecutePreprocessor.timeout={args.timeout:g}",
-        f"--Execute.timeout={args.timeout:g}",
         "--log-level=INFO",
     ]
+    if args.timeout is not None:
+        command += [
+            f"--ExecutePreprocessor.timeout={args.timeout:g}",
+            f"--Execute.timeout={args.timeout:g}",
+        ]
     print("stock: " + " ".join(command), flush=True)
     done = set()
 
@@ -699,7 +732,8 @@ def print_figures(
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(setup.kinds.items()))
     print(
         f"{args.students} submissions of {args.assignment} ({kinds}); "
-        f"timeout {args.timeout:g} s; our workers: {args.workers}"
+        f"timeout: {'each grader default' if args.timeout is None else f'{args.timeout:g} s'}; "
+        f"our workers: {args.workers}"
     )
     print(
         f"{'':6} {'wall':>8} {'wall/N':>7} {'median':>7} {'CPU':>7} {'peak RSS':>9}"
@@ -754,6 +788,142 @@ def print_comparison(setup: Setup, found: Comparison) -> None:
         )
 
 
+def bare_import_seconds() -> float:
+    """Wall-clock seconds of a bare ``import tensorflow`` in a fresh interpreter: the floor of
+    the time to the first job (a worker cannot run one before it has imported TensorFlow)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    started = time.monotonic()
+    command = [sys.executable, "-I", "-c", "import tensorflow"]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class Floors:
+    """One submission's floor, and the same run as a job of the pool, with and without the
+    sandbox (``grading_floor.py``)."""
+
+    notebook: str
+    floor: Costs
+    sandboxed: Costs
+    unsandboxed: Costs
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "notebook": self.notebook,
+            "floor": self.floor.to_json(),
+            "job_sandboxed": self.sandboxed.to_json(),
+            "job_unsandboxed": self.unsandboxed.to_json(),
+        }
+
+
+def measure_floors(args: argparse.Namespace, setup: Setup, work: Path) -> Floors:
+    """The floor and the pool's per-job costs, for the assignment's first notebook, as many
+    threads per run as ours uses (one each when several workers share the cores)."""
+    name, cells = sorted(solution_cells(setup.ours, args.assignment).items())[0]
+    single = args.workers > 1
+    floor = measure_floor(cells, setup.seed, single, work, repeat=FLOOR_REPEAT)
+    print(f"floor of {name}: {floor.wall:.3f} s wall, {floor.cpu:.3f} s CPU", flush=True)
+    sandboxed = pool_costs(cells, setup.seed, detect(), single, FLOOR_REPEAT)
+    bare = Isolation(bubblewrap=None, root=False)  # no bubblewrap, no user of its own
+    unsandboxed = pool_costs(cells, setup.seed, bare, single, FLOOR_REPEAT)
+    return Floors(name, floor, sandboxed, unsandboxed)
+
+
+def ratios(values: list[float], floor: float) -> dict[str, float | None]:
+    """Median and largest of ``values`` over ``floor``."""
+    if not values or floor <= 0:
+        return {"median": None, "max": None}
+    return {"median": statistics.median(values) / floor, "max": max(values) / floor}
+
+
+def memory_quarters(run: Run) -> list[dict[str, int]]:
+    """The largest RSS and PSS sums in each quarter of the run (growth shows as a rise)."""
+    quarters = []
+    for q in range(4):
+        start, end = run.wall_seconds * q / 4, run.wall_seconds * (q + 1) / 4
+        inside = [(rss, pss) for t, rss, pss in run.samples if start <= t < end] or [(0, 0)]
+        quarters.append(
+            {"rss_bytes": max(r for r, _ in inside), "pss_bytes": max(p for _, p in inside)}
+        )
+    return quarters
+
+
+def ours_figures(
+    args: argparse.Namespace,
+    setup: Setup,
+    run: Run,
+    report: dict[str, Any],
+    results: list[StudentResult],
+    floors: Floors | None,
+    imports: list[float],
+) -> dict[str, Any]:
+    """Our run against its floors: time to the first job, each run's cost, memory."""
+    honest = {s for s in setup.students if setup.kind(s) in HONEST_KINDS}
+    runs = [nb for r in results if r.student in honest for nb in r.notebooks if nb.wall_seconds]
+    first = report.get("first_job_started_at")
+    to_first = first - run.launched_at if first else None
+    bare = min(imports)  # the faster of the two: load only ever slows an import down
+    figures: dict[str, Any] = {
+        "time_limit": report.get("time_limit"),
+        "bare_import_tensorflow_seconds": imports,
+        "first_job_seconds": to_first,
+        "first_job_over_bare_import": to_first / bare if to_first else None,
+        "memory_by_quarter": memory_quarters(run),
+    }
+    if floors is not None:
+        figures["floors"] = floors.to_json()
+        figures["run_over_floor"] = {
+            "wall": ratios([nb.wall_seconds or 0.0 for nb in runs], floors.floor.wall),
+            "cpu": ratios([nb.cpu_seconds or 0.0 for nb in runs], floors.floor.cpu),
+        }
+    return figures
+
+
+def print_ours(figures: dict[str, Any]) -> None:
+    ours = figures["ours"]
+    print(ours["time_limit"])
+    imports = ", ".join(f"{t:.1f}" for t in ours["bare_import_tensorflow_seconds"])
+    if ours["first_job_seconds"] is not None:
+        print(
+            f"time to the first job: {ours['first_job_seconds']:.1f} s; a bare `import "
+            f"tensorflow`: {imports} s (before and after ours); ratio to the faster "
+            f"{ours['first_job_over_bare_import']:.2f}"
+        )
+    if "floors" in ours:
+        f = ours["floors"]
+        floor, boxed, bare = f["floor"], f["job_sandboxed"], f["job_unsandboxed"]
+        print(
+            f"floor of one run ({f['notebook']}: its solution in a child forked from an idle "
+            f"worker, no sandbox, no shell, no files): {floor['wall']:.3f} s wall, "
+            f"{floor['cpu']:.3f} s CPU"
+        )
+        for name, costs in (("with the sandbox", boxed), ("without any sandbox", bare)):
+            print(
+                f"  as a job of a one-worker pool {name}: the run {costs['wall']:.3f} s wall "
+                f"({costs['wall'] / floor['wall']:.2f}x), {costs['cpu']:.3f} s CPU "
+                f"({costs['cpu'] / floor['cpu']:.2f}x); round trip {costs['round_trip']:.3f} s"
+            )
+        print(
+            f"  the sandbox's share per job: {boxed['round_trip'] - bare['round_trip']:+.3f} s "
+            f"round trip, {boxed['wall'] - bare['wall']:+.3f} s of the run"
+        )
+        r = ours["run_over_floor"]
+        if r["wall"]["median"] is not None:
+            print(
+                "each honest run in the grading run over the floor: wall "
+                f"{r['wall']['median']:.2f}x median, {r['wall']['max']:.2f}x max; CPU "
+                f"{r['cpu']['median']:.2f}x median, {r['cpu']['max']:.2f}x max "
+                f"(two runs at once on the cores, beside the grader)"
+            )
+    print(
+        "our memory, largest in each quarter of the run: "
+        + "; ".join(
+            f"RSS {gb(q['rss_bytes'])}, PSS {gb(q['pss_bytes'])}" for q in ours["memory_by_quarter"]
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -764,11 +934,37 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine load before (1, 5, 15 min): {os.getloadavg()}", flush=True)
     try:
         setup = set_up(args, work)
+        floors = None if args.no_costs else measure_floors(args, setup, work)
+        imports = [bare_import_seconds()]
         # Ours first: its workers import TensorFlow from a cold page cache, if anyone does.
         ours_run, report = run_ours(args, setup, tag)
+        imports.append(bare_import_seconds())
         ours_results = [StudentResult.from_json(r) for r in report["results"]]
+        figures: dict[str, Any] = {
+            "machine": machine(),
+            "students": args.students,
+            "assignment": args.assignment,
+            "workers": args.workers,
+            "timeout_seconds": args.timeout,
+            "seed": args.seed,
+            "kinds": setup.kinds,
+            "started_utc": stamp,
+            "isolation": report.get("isolation"),
+            "ours": ours_figures(args, setup, ours_run, report, ours_results, floors, imports),
+        }
+        if args.ours_only:
+            figures["runs"] = {"ours": run_figures(ours_run)}
+            json_path.write_text(json.dumps(figures, indent=1))
+            loads = ours_run.loads or [ours_run.load_after[0]]
+            print(
+                f"ours: {len(setup.students)} submissions in {ours_run.wall_seconds:.1f} s; "
+                f"peak RSS {gb(ours_run.peak_rss)}, peak PSS {gb(ours_run.peak_pss)}; "
+                f"1-min load mean {statistics.mean(loads):.1f}, max {max(loads):.1f}"
+            )
+            print_ours(figures)
+            print(f"figures: {json_path}")
+            return 0
         stock_run = run_stock(args, setup, tag, work)
-        load_end = os.getloadavg()
         found = compare(args, setup, stock_run, ours_results)
         # Medians over the submissions that were run (not the broken files, which both reject
         # in milliseconds).
@@ -783,17 +979,8 @@ def main(argv: list[str] | None = None) -> int:
         stock_per = [
             t for s, (t, _) in stock_sections(stock_run, setup.students).items() if s in ran
         ]
-        figures = {
-            "machine": machine(),
-            "students": args.students,
-            "assignment": args.assignment,
-            "workers": args.workers,
-            "timeout_seconds": args.timeout,
-            "seed": args.seed,
-            "kinds": setup.kinds,
-            "started_utc": stamp,
-            "load_end": load_end,
-            "isolation": report.get("isolation"),
+        figures |= {
+            "load_end": os.getloadavg(),
             "runs": {r.name: run_figures(r) for r in (stock_run, ours_run)},
             "median_seconds_per_submission": {"stock": median(stock_per), "ours": median(ours_per)},
             "ratio_stock_over_ours": stock_run.wall_seconds / ours_run.wall_seconds,
@@ -806,6 +993,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         json_path.write_text(json.dumps(figures, indent=1))
         print_figures(args, setup, figures, [(stock_run, stock_per), (ours_run, ours_per)], found)
+        print_ours(figures)
         print(f"figures: {json_path}")
         return 1 if found.differences else 2 if found.stock_failed_honest else 0
     finally:

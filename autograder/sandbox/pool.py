@@ -186,7 +186,9 @@ class LocalPool:
     cannot); ``submit`` queues a job for the first free worker.
     """
 
-    def __init__(self, isolation: Isolation, workers: int) -> None:
+    def __init__(self, isolation: Isolation, workers: int, *, wait: bool = True) -> None:
+        """``wait=False`` returns at once: jobs queue while the workers start (a worker that
+        cannot start then gives each job it takes the outcome ``RunFailure.NO_WORKER``)."""
         self._isolation = isolation
         self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
         self.scratch.chmod(0o711)  # workers' own users must reach their folder, nothing else
@@ -194,11 +196,13 @@ class LocalPool:
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         started: queue.Queue[Exception | None] = queue.Queue()
         self._threads = [
-            threading.Thread(target=self._serve, args=(w, started), daemon=True)
+            threading.Thread(target=self._serve, args=(w, started, wait), daemon=True)
             for w in self.workers
         ]
         for thread in self._threads:  # all import TensorFlow at once, one per core
             thread.start()
+        if not wait:
+            return
         problems = [p for p in (started.get() for _ in self.workers) if p is not None]
         if problems:
             self.close()
@@ -213,13 +217,15 @@ class LocalPool:
         self._queue.put((job, future))
         return future
 
-    def _serve(self, worker: Worker, started: queue.Queue[Exception | None]) -> None:
+    def _serve(self, worker: Worker, started: queue.Queue[Exception | None], wait: bool) -> None:
         try:
             worker.start()
             started.put(None)
         except (OSError, ValueError, WorkerError) as exc:
+            worker.stop()
             started.put(exc)
-            return
+            if wait:
+                return
         while (item := self._queue.get()) is not None:
             job, future = item
             if not future.set_running_or_notify_cancel():

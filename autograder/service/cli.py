@@ -41,7 +41,6 @@ def _store(args: argparse.Namespace) -> Store:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..jobs import Limits
     from .app import Settings, create_app
     from .grading import GradingCore, SandboxMissing
 
@@ -53,10 +52,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "(or release from the service's pages once it runs)",
             file=sys.stderr,
         )
-    limits = Limits.for_timeout(args.timeout, args.memory_mb * 1024**2)
     try:
         core = GradingCore(
-            course, workers=args.workers, limits=limits, allow_unsandboxed=args.allow_unsandboxed
+            course,
+            workers=args.workers,
+            timeout=args.timeout,
+            memory_bytes=args.memory_mb * 1024**2,
+            allow_unsandboxed=args.allow_unsandboxed,
         )
     except SandboxMissing as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -25,7 +25,7 @@ import tempfile
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..assignment import Assignment
@@ -34,7 +34,7 @@ from ..feedback import CheckView, check_views, exception_name
 from ..formgrader import write_autograded
 from ..gradebook import CourseGradebook, NoSuchGrade
 from ..grader import Grader, Prepared
-from ..jobs import RETRIES_AFTER_LOSS, Limits, RunFailure, RunOutcome
+from ..jobs import RETRIES_AFTER_LOSS, RunFailure, RunOutcome
 from ..marks import export_marks
 from ..notebook import MAX_NOTEBOOK_BYTES, InvalidNotebook, load_submission
 from ..redaction import Redactor
@@ -185,7 +185,9 @@ def _info(assignment: Assignment, version: str) -> AssignmentInfo:
 class GradingCore:
     course: Course
     workers: int = 1
-    limits: Limits = field(default_factory=Limits)
+    #: Seconds per notebook (default: each assignment's, stored with its answer key).
+    timeout: float | None = None
+    memory_bytes: int | None = None
     allow_unsandboxed: bool = False
 
     def __post_init__(self) -> None:
@@ -250,7 +252,13 @@ class GradingCore:
             known = self._assignments.get(assignment)
             if known is not None and known.info.key_version == version:
                 return known
-            grader = Grader(self.course, assignment, workers=self.workers, limits=self.limits)
+            grader = Grader(
+                self.course,
+                assignment,
+                workers=self.workers,
+                timeout=self.timeout,
+                memory_bytes=self.memory_bytes,
+            )
             released = grader.assignment
             redact = Redactor.for_assignment(list(released.notebooks.values()), released.key)
             loaded = _Loaded(_info(released, version), grader, redact)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import stat
 
 import pytest
 
 from autograder.answer_key import AnswerKey, CellKey, ExpectedValue, NotebookKey
+from autograder.jobs import Limits
+from autograder.keybuild import TIME_LIMIT_FACTOR, TIME_LIMIT_FLOOR, time_limit_for
 
 ONE = NotebookKey(
     cells={
@@ -24,7 +27,7 @@ ONE = NotebookKey(
     manual={"essay": 4.0},
 )
 TWO = NotebookKey({"q3-tests": CellKey(1.0, {"q3": ExpectedValue("x", 0, 0, False)})}, {})
-KEY = AnswerKey("a", 123456, {"one": ONE, "two": TWO}, "2026-12-01T00:00:00+00:00", 45.0)
+KEY = AnswerKey("a", 123456, {"one": ONE, "two": TWO}, "2026-12-01T00:00:00+00:00", 45.0, 4.5)
 
 
 def test_sums_ids_and_lookup():
@@ -45,5 +48,17 @@ def test_saved_and_loaded_unchanged_and_private(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # A key written before the stored time limit existed has none.
     data = KEY.to_json()
-    del data["time_limit"]
+    del data["time_limit"], data["solution_seconds"]
     assert AnswerKey.from_json(data).time_limit is None
+
+
+def test_time_limit_is_a_multiple_of_the_solutions_run_with_a_floor():
+    assert time_limit_for(0.4) == TIME_LIMIT_FLOOR  # 10 x 0.4 s is under the floor
+    assert time_limit_for(3.21) == math.ceil(TIME_LIMIT_FACTOR * 3.21) > TIME_LIMIT_FLOOR
+    assert time_limit_for(0.0) == TIME_LIMIT_FLOOR
+
+
+def test_timeout_overrides_the_stored_limit():
+    assert Limits.chosen(None, KEY.time_limit) == Limits.for_timeout(45.0, Limits.memory_bytes)
+    assert Limits.chosen(7.0, KEY.time_limit, 2**30) == Limits.for_timeout(7.0, 2**30)
+    assert Limits.chosen(None, None).wall_seconds == Limits().wall_seconds  # an older key

@@ -73,3 +73,16 @@ def test_a_virtual_environment_works_without_being_activated(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "marks:" in done.stdout and os.path.exists(course.reports_dir / "marks.csv")
+
+
+def test_grade_imports_nothing_heavy_before_its_first_job():
+    """The workers' TensorFlow import is the floor of the time to the first job: the command
+    and the grader import no TensorFlow, nbgrader or nbformat before then (the gradebook's and
+    formgrader's imports wait until a job runs)."""
+    heavy = ("tensorflow", "keras", "nbgrader", "nbformat", "sqlalchemy", "jsonschema")
+    code = (
+        "import sys, autograder.cli, autograder.grader, autograder.sandbox.pool\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

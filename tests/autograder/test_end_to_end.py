@@ -10,6 +10,7 @@ from autograder import simulate
 from autograder.answer_key import AnswerKey
 from autograder.cli import main
 from autograder.grader import Grader
+from autograder.keybuild import time_limit_for
 from autograder.release import _solution_lines
 from autograder.results import CellKind, Status
 
@@ -49,6 +50,9 @@ def test_every_answer_key_has_visible_and_hidden_checks(released_course):
             for cell in notebook.cells.values():
                 kinds = {v.hidden for v in cell.values.values()}
                 assert kinds == {True, False}
+        # The default time limit comes from the solution's own run in the sandbox.
+        assert key.solution_seconds is not None and key.solution_seconds > 0
+        assert key.time_limit == time_limit_for(key.solution_seconds)
 
 
 def test_every_solution_scores_full_marks_and_every_release_scores_zero(released_course, tmp_path):
@@ -166,6 +170,13 @@ def test_grade_command_prints_every_status(graded_class, capsys):
     assert "dora" in out and "invalid notebook" in out
     assert "emmy" in out and "missing notebook" in out
     assert "isolation in force" in out
+    assert "time limit: 20 s per notebook (--timeout)" in out
+    # Without --timeout: the answer key's limit, and where it comes from.
+    assert main(["grade", ASSIGNMENT, "--course", str(course.root), "--student", "emmy"]) == 0
+    key = AnswerKey.load(course.key_path(ASSIGNMENT))
+    assert f"time limit: {key.time_limit:g} s per notebook (the answer key's" in (
+        capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize("command", ["release", "collect", "grade", "feedback", "export", "mark"])

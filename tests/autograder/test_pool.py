@@ -14,7 +14,7 @@ import time
 import pytest
 
 from autograder.jobs import CodeCell, Job, Limits, RunFailure
-from autograder.sandbox.isolation import detect
+from autograder.sandbox.isolation import Isolation, detect
 from autograder.sandbox.pool import LocalPool, Worker
 from autograder.scoring import parse_log
 
@@ -97,3 +97,13 @@ def test_a_killed_worker_is_replaced_and_the_job_runs_once_more(pool, kills):
     # The pool goes on with a fresh worker.
     after = pool.submit(Job("after", (CodeCell(0, "print(6 * 7)"),), 1, Limits())).result(600)
     assert after.failure is None and b"42" in after.records
+
+
+def test_a_pool_that_does_not_wait_gives_each_job_no_worker_when_none_starts(tmp_path):
+    """``wait=False`` (the grader's: jobs queue while workers start) reports a worker that
+    cannot start on each job, as the grader's failure, instead of leaving the jobs waiting."""
+    broken = Isolation(bubblewrap=str(tmp_path / "no-such-bwrap"), root=False)
+    with LocalPool(broken, 1, wait=False) as pool:
+        outcome = pool.submit(SLOW).result(60)
+    assert outcome.failure is RunFailure.NO_WORKER
+    assert "could not start" in outcome.failure_detail

@@ -1,0 +1,158 @@
+"""The floor of one submission's run, for the grading benchmark (``grading_benchmark.py``).
+
+What no grader can avoid paying per submission: the instructor's solution's cells run in a
+child freshly forked from an idle worker (a process that did the sandbox worker's own preload,
+``zygote.preload``), with no sandbox, no IPython shell and no files: the cells are ``exec``-ed
+in a fresh namespace and the checks' values are kept in memory. Run as::
+
+    python -m benchmarks.grading_floor CELLS.json --seed N [--repeat R] [--single-thread]
+
+It prints one JSON object: each child's wall-clock and CPU seconds (the fork to the reaped exit,
+and the child's user + system time) and how many values its checks reported.
+
+:func:`pool_costs` measures, for comparison, the same cells run as jobs of the local pool (one
+worker, one job at a time) with a given isolation: what a run pays inside its process beyond the
+floor (entering the sandbox's limits and user, the IPython shell, the log it writes) and what
+each job costs around it (its files written and read back, the folder emptied, the sweeps for
+processes and IPC objects it left).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.course import Course
+from autograder.jobs import CodeCell, Job, Limits
+from autograder.notebook import InstructorNotebook, assemble, read_cells
+from autograder.sandbox.isolation import Isolation
+from autograder.sandbox.pool import LocalPool
+from tools.toc import BOOK_ROOT as REPO_ROOT
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Medians over repeated runs of the same notebook, in seconds."""
+
+    wall: float  # the run's process, from its fork to its reaped exit
+    cpu: float  # its user + system time
+    round_trip: float | None = None  # the job handed to the pool to its outcome back
+
+    def to_json(self) -> dict[str, float | None]:
+        return {"wall": self.wall, "cpu": self.cpu, "round_trip": self.round_trip}
+
+
+def solution_cells(course: Course, assignment: str) -> dict[str, tuple[CodeCell, ...]]:
+    """Notebook name -> the cells the answer key's run ran (the instructor's solution)."""
+    cells = {}
+    for path in sorted(course.source_dir(assignment).glob("*.ipynb")):
+        source = read_cells(path, "the instructor's source")
+        instructor = InstructorNotebook.pair(path.stem, source, source)
+        cells[path.stem] = assemble(instructor, source).code_cells()
+    return cells
+
+
+def measure_floor(
+    cells: tuple[CodeCell, ...], seed: int, single_thread: bool, folder: Path, repeat: int = 7
+) -> Costs:
+    """The floor (see the module's docstring), in a process of its own."""
+    path = folder / "floor-cells.json"
+    path.write_text(json.dumps({"cells": [c.source for c in cells]}))
+    command = [sys.executable, "-m", "benchmarks.grading_floor", str(path), f"--seed={seed}"]
+    command += [f"--repeat={repeat}"] + (["--single-thread"] if single_thread else [])
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the floor's run failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
+    runs = json.loads(done.stdout.strip().splitlines()[-1])["runs"]
+    return Costs(
+        statistics.median(r["wall_seconds"] for r in runs),
+        statistics.median(r["cpu_seconds"] for r in runs),
+    )
+
+
+def pool_costs(
+    cells: tuple[CodeCell, ...], seed: int, isolation: Isolation, single_thread: bool, repeat: int
+) -> Costs:
+    """The cells as ``repeat`` jobs of a one-worker pool, one after the other."""
+    job = Job("floor/solution", cells, seed, Limits())
+    walls, cpus, trips = [], [], []
+    with LocalPool(isolation, 1) as pool:
+        pool.workers[0].single_thread = single_thread  # as in a pool of several workers
+        for _ in range(repeat):
+            started = time.monotonic()
+            outcome = pool.submit(job).result()
+            if outcome.exit_code != 0:
+                raise RuntimeError(f"the solution's job failed: {outcome}")
+            trips.append(time.monotonic() - started)
+            walls.append(outcome.wall_seconds)
+            cpus.append(outcome.cpu_seconds or 0.0)
+    return Costs(statistics.median(walls), statistics.median(cpus), statistics.median(trips))
+
+
+def run_child(cells: list[str]) -> None:
+    """In the forked child: run the cells; exit 0 with the count of values on stdout's pipe."""
+    import upsampling_course.checks as checks
+
+    values: list[object] = []
+    checks.reporter = values.append
+    sys.stdout = sys.stderr = io.StringIO()  # what the cells print, kept as ours keeps it
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    for n, source in enumerate(cells):
+        exec(compile(source, f"<cell {n}>", "exec"), namespace)  # noqa: S102 - the solution
+    os.write(3, str(len(values)).encode())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("cells", type=Path, help='JSON: {"cells": [source, ...]}')
+    parser.add_argument("--seed", type=int, required=True, help="of the hidden inputs")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--single-thread", action="store_true", help="as a pool of 2+ workers")
+    args = parser.parse_args(argv)
+    cells = json.loads(args.cells.read_text())["cells"]
+
+    from autograder.sandbox.environment import job_environment
+    from autograder.sandbox.zygote import preload
+
+    os.environ.update(job_environment(args.seed, args.single_thread))
+    preload()
+    runs = []
+    for _ in range(args.repeat):
+        read, write = os.pipe()
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.dup2(write, 3)
+                run_child(cells)
+                os._exit(0)
+            except BaseException as exc:  # noqa: BLE001 - reported by the parent
+                os.write(3, f"error: {type(exc).__name__}: {exc}".encode())
+                os._exit(1)
+        os.close(write)
+        _, status, usage = os.wait4(pid, 0)
+        wall = time.monotonic() - started
+        said = os.read(read, 4096).decode(errors="replace")
+        os.close(read)
+        runs.append(
+            {
+                "wall_seconds": wall,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "exit_code": os.waitstatus_to_exitcode(status),
+                "said": said,
+            }
+        )
+    print(json.dumps({"runs": runs}))
+    return 0 if all(r["exit_code"] == 0 for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
