@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assignment import Assignment
+from .cluster import Cluster
 from .course import Course
 from .display import quoted
 from .formgrader import write_autograded
@@ -29,8 +30,8 @@ from .gradebook import CourseGradebook
 from .jobs import RESERVED_FILE_NAMES, Job, JobRunner, Limits, RunOutcome
 from .notebook import Assembled, InvalidNotebook, assemble, load_submission
 from .results import IsolationReport, Note, NotebookResult, NoteKind, Status, StudentResult
+from .runners import start_runner
 from .sandbox.isolation import detect
-from .sandbox.pool import LocalPool
 from .scoring import score_notebook
 from .untrusted import is_plain_file, read_capped
 
@@ -52,6 +53,16 @@ class Prepared:
     assembled: Assembled | None = None
     notes: list[Note] = field(default_factory=list)
     result: NotebookResult | None = None  # when there is nothing to run (missing, invalid)
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """A job that ran again because a worker was lost under it (the failure policy)."""
+
+    label: str  # student/notebook
+    lost: int  # workers lost
+    detail: str  # which, and how
+    worker: str  # where it ran in the end ("" if it did not)
 
 
 def _extra_files(folder: Path, name: str) -> tuple[dict[str, bytes], list[Note]]:
@@ -106,13 +117,18 @@ class Grader:
         workers: int | None = None,
         limits: Limits | None = None,
         require_sandbox: bool = False,
+        cluster: Cluster | None = None,
     ) -> None:
         self.course = course
+        self.cluster = cluster
         self.assignment = Assignment.load(course, assignment)
         self.workers = workers or os.cpu_count() or 1
         self.limits = limits or Limits()
         self.require_sandbox = require_sandbox
         self.isolation: IsolationReport | None = None  # of the last run
+        #: Of the last run: each worker that ran a job, and its isolation; the reruns.
+        self.worker_isolation: dict[str, IsolationReport] = {}
+        self.reruns: list[Rerun] = []
         self.elapsed = 0.0
 
     @property
@@ -225,7 +241,18 @@ class Grader:
         return prepared
 
     def _start_runner(self, jobs: int) -> JobRunner:
-        return LocalPool(detect(self.require_sandbox), min(self.workers, max(1, jobs)))
+        return start_runner(
+            cluster=self.cluster,
+            workers=min(self.workers, max(1, jobs)),
+            require_sandbox=self.require_sandbox,
+        )
+
+    def _note_run(self, outcome: RunOutcome, label: str) -> None:
+        if outcome.worker:
+            self.worker_isolation[outcome.worker.split("/")[0]] = outcome.isolation
+        if outcome.lost_workers:
+            detail = outcome.lost_detail or outcome.failure_detail
+            self.reruns.append(Rerun(label, outcome.lost_workers, detail, outcome.worker))
 
     def _notebook_results(
         self, prepared: list[Prepared], runner: JobRunner | None
@@ -243,6 +270,7 @@ class Grader:
             p = futures[future]
             try:
                 outcome = future.result()
+                self._note_run(outcome, f"{p.student}/{p.name}")
                 yield p.student, self.finish(p, outcome), outcome.isolation
             except Exception as exc:  # a fault of the grader: that notebook's status
                 yield p.student, self.grader_error(p.name, exc), None
@@ -260,6 +288,7 @@ class Grader:
         from tqdm import tqdm
 
         started = time.monotonic()
+        self.worker_isolation, self.reruns = {}, []
         if students is None:
             students = self.course.students_submitted(self.assignment.name)
         prepared = self._prepare_all(students)

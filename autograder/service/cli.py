@@ -41,6 +41,7 @@ def _store(args: argparse.Namespace) -> Store:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..cli import cluster_of
     from ..jobs import Limits
     from .app import Settings, create_app
     from .grading import GradingCore, SandboxMissing
@@ -56,9 +57,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = Limits.for_timeout(args.timeout, args.memory_mb * 1024**2)
     try:
         core = GradingCore(
-            course, workers=args.workers, limits=limits, allow_unsandboxed=args.allow_unsandboxed
+            course,
+            workers=args.workers,
+            limits=limits,
+            allow_unsandboxed=args.allow_unsandboxed,
+            cluster=cluster_of(args),
         )
-    except SandboxMissing as exc:
+    except (SandboxMissing, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     public_url = args.public_url or f"http://{args.host}:{args.port}"
