@@ -139,7 +139,11 @@ class DaskRunner:
         """One Dask task; raises ``WorkerLost`` if its worker died (see ``run_with_policy``)."""
         names = None
         if self.require_sandbox:
-            self._refresh()  # workers that joined since
+            present = {str(w["name"]) for w in self.client.scheduler_info()["workers"].values()}
+            with self._lock:
+                known = set(self.workers)
+            if present - known:
+                self._refresh()  # workers that joined since: is their sandbox usable?
             names = self._usable()
         self._take_slot(names)
         future = None
