@@ -28,6 +28,7 @@ SCHEDULER_ENV = {
 }
 WORKER_ENV = {"DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True"}
 START_SECONDS = 120.0
+STOP_SECONDS = 30.0
 
 
 def _dask() -> list[str]:
@@ -132,14 +133,16 @@ class LocalCluster:
         process.wait()
 
     def close(self) -> None:
-        for process in [*self.workers.values(), self.scheduler]:
-            if process is not None and process.poll() is None:
-                process.terminate()
-        for process in [*self.workers.values(), self.scheduler]:
-            if process is None:
-                continue
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        """Stop the workers, then the scheduler (a worker closes cleanly while it is there)."""
+        for group in (list(self.workers.values()), [self.scheduler]):
+            for process in group:
+                if process is not None and process.poll() is None:
+                    process.terminate()
+            for process in group:
+                if process is None:
+                    continue
+                try:
+                    process.wait(timeout=STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

@@ -54,15 +54,24 @@ class SandboxPlugin(WorkerPlugin):
         self._ready = threading.Event()
         self._pool: LocalPool | None = None
         self._problem = ""
+        self._lock = threading.Lock()
+        self._closed = False
         threading.Thread(
             target=self._start, args=(worker.state.nthreads,), name=PLUGIN_NAME, daemon=True
         ).start()
 
     def _start(self, slots: int) -> None:
+        pool: LocalPool | None = None
         try:
-            self._pool = LocalPool(self._isolation, slots)
+            pool = LocalPool(self._isolation, slots)
         except Exception as exc:  # noqa: BLE001 - each job then says why it could not run
             self._problem = f"{type(exc).__name__}: {exc}"
+        else:
+            with self._lock:
+                if not self._closed:
+                    self._pool, pool = pool, None
+            if pool is not None:  # the worker closed while the pool started
+                pool.close()
         self._ready.set()
 
     def wait_ready(self) -> str:
@@ -77,14 +86,19 @@ class SandboxPlugin(WorkerPlugin):
             raise NoWorker(f"the Dask worker {name} has no sandbox, and one is required")
         problem = self.wait_ready()
         if problem or self._pool is None:
-            raise NoWorker(f"the Dask worker {name}'s grading pool did not start: {problem}")
+            raise NoWorker(
+                f"the Dask worker {name}'s grading pool is not running: {problem or 'closed'}"
+            )
         outcome = self._pool.attempt(job).result()
         return replace(outcome, worker=f"{name}/{outcome.worker}")
 
     def teardown(self, worker: Worker) -> None:
-        self._ready.wait(READY_TIMEOUT)
-        if self._pool is not None:
-            self._pool.close()
+        # No waiting for a pool still starting (the worker's event loop runs this): the
+        # starting thread closes it.
+        with self._lock:
+            self._closed, pool, self._pool = True, self._pool, None
+        if pool is not None:
+            pool.close()
 
 
 def run_attempt(job: Job, require_sandbox: bool) -> RunOutcome:
