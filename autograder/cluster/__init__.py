@@ -13,6 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+#: How the grader needs the scheduler to run: TLS only, and no retries of its own (the
+#: coordinator's failure policy counts each lost worker: ``runner``).
+SCHEDULER_ENV = {
+    "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True",
+    "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+}
+WORKER_ENV = {"DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True"}
+
 
 @dataclass(frozen=True)
 class Cluster:

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from . import SCHEDULER_ENV, WORKER_ENV
+
 if TYPE_CHECKING:
     from distributed.security import Security
 
@@ -165,14 +167,12 @@ def start_commands(folder: Path, scheduler_host: str) -> list[str]:
     ``autograder cluster-certs``)."""
     tls = f"--tls-ca-file {folder / CA_FILE}"
     s, w = role_files(folder, "scheduler"), role_files(folder, "worker")
-    env = (
-        "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION=True "
-        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 "
-        "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0"
-    )
+    scheduler_env = " ".join(f"{k}={v}" for k, v in SCHEDULER_ENV.items())
+    worker_env = " ".join(f"{k}={v}" for k, v in WORKER_ENV.items())
     return [
-        f"{env} dask scheduler --protocol tls {tls} --tls-cert {s.cert} --tls-key {s.key}",
-        f"DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION=True dask worker "
+        f"{scheduler_env} dask scheduler --protocol tls {tls} --tls-cert {s.cert} "
+        f"--tls-key {s.key}",
+        f"{worker_env} dask worker "
         f"tls://{scheduler_host}:8786 --nthreads 2 --name $(hostname) {tls} "
         f"--tls-cert {w.cert} --tls-key {w.key}",
     ]

@@ -17,16 +17,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import SCHEDULER_ENV, WORKER_ENV
 from .certs import CA_FILE, role_files
 
-#: How the grader needs the scheduler to behave (see ``runner``): no retries of its own, and
-#: no job queued on a worker that is busy (a worker that dies loses only the job it runs).
-SCHEDULER_ENV = {
-    "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True",
-    "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
-    "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
-}
-WORKER_ENV = {"DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True"}
 START_SECONDS = 120.0
 STOP_SECONDS = 30.0
 

@@ -303,3 +303,23 @@ def test_a_scheduler_that_retries_by_itself_is_refused(tmp_path):
             DaskRunner(Cluster(address, tmp_path / "tls"))
     finally:
         retrying.close()
+
+
+def test_cluster_certs_makes_a_ca_and_says_how_to_start(tmp_path, capsys):
+    folder = tmp_path / "tls"
+    assert main(["cluster-certs", str(folder), "--host", "sched.example.edu"]) == 0
+    out = capsys.readouterr().out
+    assert "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 dask scheduler --protocol tls" in out
+    assert "dask worker tls://sched.example.edu:8786" in out
+    for key in folder.glob("*-key.pem"):
+        assert key.stat().st_mode & 0o077 == 0  # private keys: the owner's only
+    assert sorted(p.name for p in folder.glob("*.pem")) == [
+        "ca-key.pem",
+        "ca.pem",
+        "client-key.pem",
+        "client.pem",
+        "scheduler-key.pem",
+        "scheduler.pem",
+        "worker-key.pem",
+        "worker.pem",
+    ]
