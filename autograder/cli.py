@@ -9,6 +9,7 @@ Run ``autograder COMMAND --help`` for each command's options.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cluster import Cluster
 from .course import Course
 from .display import printable
 from .locations import EXERCISES_ENV, find_exercises
@@ -47,6 +49,18 @@ def course_of(args: argparse.Namespace) -> Course:
         db_url=args.db_url or "",
         exercises_dir=find_exercises(args.exercises) if args.exercises else None,
     )
+
+
+def cluster_of(args: argparse.Namespace) -> Cluster | None:
+    """The Dask cluster ``--scheduler`` names (None: the local pool)."""
+    if not args.scheduler:
+        return None
+    if not args.tls_dir:
+        raise ValueError(
+            "--scheduler needs --tls-dir (or $AUTOGRADER_CLUSTER_TLS): the folder with ca.pem, "
+            "client.pem and client-key.pem (`autograder cluster-certs DIR` makes a test set)"
+        )
+    return Cluster(args.scheduler, Path(args.tls_dir))
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -109,12 +123,21 @@ def cmd_grade(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         memory_bytes=args.memory_mb * 1024**2,
         require_sandbox=args.require_sandbox,
+        cluster=cluster_of(args),
     )
     results = grader.grade(args.students or None, progress=not args.no_progress)
     assert grader.isolation is not None
     print(grader.isolation.describe())
     limit = time_limit_line(args.timeout, grader.assignment.key, grader.limits.wall_seconds)
     print(limit)
+    if grader.cluster is not None:
+        for worker, isolation in sorted(grader.worker_isolation.items()):
+            print(f"worker {printable(worker)}: {isolation.describe()}".replace("\n", "\n  "))
+    for rerun in grader.reruns:
+        print(
+            f"{printable(rerun.label)} lost {rerun.lost} worker(s): {printable(rerun.detail)}"
+            + (f"; it ran again on {printable(rerun.worker)}" if rerun.worker else "")
+        )
     width = max([len(printable(r.student)) for r in results] + [7])
     for r in results:
         print(result_line(r, width))
@@ -133,6 +156,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 "isolation": grader.isolation.describe(),
                 "time_limit": limit,
                 "time_limit_seconds": grader.limits.wall_seconds,
+                "workers": {w: i.describe() for w, i in grader.worker_isolation.items()},
+                "reruns": [dataclasses.asdict(r) for r in grader.reruns],
                 "elapsed_seconds": grader.elapsed,
                 "first_job_started_at": grader.first_job_started_at,
                 "results": [r.to_json() for r in results],
@@ -140,6 +165,20 @@ def cmd_grade(args: argparse.Namespace) -> int:
         )
     )
     print(f"report: {report}")
+    return 0
+
+
+def cmd_cluster_certs(args: argparse.Namespace) -> int:
+    from .cluster.certs import make_certificates, start_commands
+
+    folder = Path(args.folder)
+    hosts = args.hosts or ["localhost", "127.0.0.1"]
+    files = make_certificates(folder, hosts, days=args.days)
+    print(f"a new CA and certificates for {', '.join(files)} in {folder} (hosts: {hosts})")
+    print("start the scheduler, then each worker (each machine needs ca.pem and its pair):")
+    for command in start_commands(folder, hosts[0]):
+        print(f"  {command}")
+    print(f"then: autograder grade NAME --scheduler tls://{hosts[0]}:8786 --tls-dir {folder}")
     return 0
 
 
@@ -231,6 +270,12 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
         "Run every submission in its own sandboxed process and score it against the "
         "answer key. Prints each student's status.",
     ),
+    "cluster-certs": (
+        cmd_cluster_certs,
+        "make a test CA and TLS certificates for a grading cluster",
+        "Make a certificate authority and the certificates of a Dask scheduler, its workers "
+        "and the grading coordinator (mutual TLS), and print how to start the cluster.",
+    ),
     "feedback": (
         cmd_feedback,
         "write feedback pages",
@@ -272,6 +317,20 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         default=6144,
         help="address-space limit of a submission's process in MB (default 6144)",
     )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="grade on the Dask cluster of this scheduler (tls://host:8786) instead of this "
+        "machine's pool; --workers is then ignored by grade",
+    )
+    p.add_argument(
+        "--tls-dir",
+        metavar="DIR",
+        default=os.environ.get("AUTOGRADER_CLUSTER_TLS"),
+        help="with --scheduler: the folder with ca.pem, client.pem, client-key.pem "
+        "(default: $AUTOGRADER_CLUSTER_TLS)",
+    )
 
 
 def _add_options(name: str, p: argparse.ArgumentParser) -> None:
@@ -295,6 +354,17 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
         add_run_options(p)
         p.add_argument("--require-sandbox", action="store_true", help=sandbox)
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    elif name == "cluster-certs":
+        p.add_argument("folder", help="where to write the CA and the certificates")
+        p.add_argument(
+            "--host",
+            dest="hosts",
+            action="append",
+            metavar="NAME",
+            help="a host name or address of the scheduler or a worker (repeatable; the first "
+            "is the scheduler's; default: localhost and 127.0.0.1)",
+        )
+        p.add_argument("--days", type=int, default=365, help="validity (default 365 days)")
     elif name == "feedback":
         p.add_argument("assignment", help=ASSIGNMENT_HELP)
         _student_option(
@@ -348,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
-    except (RuntimeError, FileNotFoundError, ValueError) as exc:
+    except (RuntimeError, OSError, ValueError) as exc:  # OSError: a scheduler unreachable
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

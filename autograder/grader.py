@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .assignment import Assignment
+from .cluster import Cluster
 from .course import Course
 from .display import quoted
 from .jobs import RESERVED_FILE_NAMES, Job, JobRunner, Limits, RunOutcome
 from .notebook import Assembled, InvalidNotebook, assemble, load_submission
 from .results import IsolationReport, Note, NotebookResult, NoteKind, Status, StudentResult
+from .runners import start_runner
 from .sandbox.isolation import detect
-from .sandbox.pool import LocalPool
 from .scoring import score_notebook
 from .untrusted import is_plain_file, read_capped
 
@@ -56,6 +57,16 @@ class Prepared:
     assembled: Assembled | None = None
     notes: list[Note] = field(default_factory=list)
     result: NotebookResult | None = None  # when there is nothing to run (missing, invalid)
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """A job that ran again because a worker was lost under it (the failure policy)."""
+
+    label: str  # student/notebook
+    lost: int  # workers lost
+    detail: str  # which, and how
+    worker: str  # where it ran in the end ("" if it did not)
 
 
 def _extra_files(folder: Path, name: str) -> tuple[dict[str, bytes], list[Note]]:
@@ -112,15 +123,20 @@ class Grader:
         timeout: float | None = None,
         memory_bytes: int | None = None,
         require_sandbox: bool = False,
+        cluster: Cluster | None = None,
     ) -> None:
         """``limits`` as given, else those of ``timeout`` (default: the time limit stored
         with the answer key, ``Limits.chosen``) and ``memory_bytes``."""
         self.course = course
+        self.cluster = cluster
         self.assignment = Assignment.load(course, assignment)
         self.workers = workers or os.cpu_count() or 1
         self.limits = limits or Limits.chosen(timeout, self.assignment.key.time_limit, memory_bytes)
         self.require_sandbox = require_sandbox
         self.isolation: IsolationReport | None = None  # of the last run
+        #: Of the last run: each worker that ran a job, and its isolation; the reruns.
+        self.worker_isolation: dict[str, IsolationReport] = {}
+        self.reruns: list[Rerun] = []
         self.elapsed = 0.0
         self.first_job_started_at: float | None = None  # of the last run (time.time())
 
@@ -228,7 +244,12 @@ class Grader:
     def _start_runner(self, jobs: int) -> JobRunner:
         """The local pool, returning at once: its workers import TensorFlow (the floor of the
         time to the first job) while submissions are read and the gradebook is opened."""
-        return LocalPool(detect(self.require_sandbox), min(self.workers, max(1, jobs)), wait=False)
+        return start_runner(
+            cluster=self.cluster,
+            workers=min(self.workers, max(1, jobs)),
+            require_sandbox=self.require_sandbox,
+            wait=False,
+        )
 
     def _submit_all(
         self, students: list[str], runner: JobRunner | None
@@ -255,6 +276,13 @@ class Grader:
             raise
         return prepared, futures, runner
 
+    def _note_run(self, outcome: RunOutcome, label: str) -> None:
+        if outcome.worker:
+            self.worker_isolation[outcome.worker.split("/")[0]] = outcome.isolation
+        if outcome.lost_workers:
+            detail = outcome.lost_detail or outcome.failure_detail
+            self.reruns.append(Rerun(label, outcome.lost_workers, detail, outcome.worker))
+
     def _notebook_results(
         self, prepared: list[Prepared], futures: dict[Future[RunOutcome], Prepared]
     ) -> Iterator[tuple[str, NotebookResult, IsolationReport | None]]:
@@ -267,6 +295,7 @@ class Grader:
             p = futures[future]
             try:
                 outcome = future.result()
+                self._note_run(outcome, f"{p.student}/{p.name}")
                 yield p.student, self.finish(p, outcome), outcome.isolation
             except Exception as exc:  # a fault of the grader: that notebook's status
                 yield p.student, self.grader_error(p.name, exc), None
@@ -290,6 +319,7 @@ class Grader:
         """Grade ``students`` (default: everyone who submitted) on ``runner`` (default: a local
         sandboxed pool, started here and closed at the end); store and return their results."""
         started = time.monotonic()
+        self.worker_isolation, self.reruns = {}, []
         if students is None:
             students = self.course.students_submitted(self.assignment.name)
         own_runner = runner is None

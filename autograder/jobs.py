@@ -115,6 +115,7 @@ class RunOutcome:
     reached_cells: bool = True
     worker: str = ""  # which worker ran it (last attempt)
     lost_workers: int = 0  # attempts this runner lost to the infrastructure before this outcome
+    lost_detail: str = ""  # which workers those were, and how they were lost
     failure: RunFailure | None = None
     failure_detail: str = ""
 
@@ -170,7 +171,7 @@ def run_with_policy(
             continue
         except NoWorker as exc:
             return RunOutcome.not_run(RunFailure.NO_WORKER, str(exc), isolation, len(lost))
-        return replace(outcome, lost_workers=len(lost))
+        return replace(outcome, lost_workers=len(lost), lost_detail="; ".join(lost))
 
 
 class JobRunner(Protocol):

@@ -176,7 +176,8 @@ class Worker:
         self.process = None
 
 
-_Item = tuple[Job, "Future[RunOutcome]"]
+#: A job, its future, and whether it runs once only (the caller applies the failure policy).
+_Item = tuple[Job, "Future[RunOutcome]", bool]
 
 
 class LocalPool:
@@ -214,7 +215,15 @@ class LocalPool:
 
     def submit(self, job: Job) -> Future[RunOutcome]:
         future: Future[RunOutcome] = Future()
-        self._queue.put((job, future))
+        self._queue.put((job, future, False))
+        return future
+
+    def attempt(self, job: Job) -> Future[RunOutcome]:
+        """Run ``job`` once, without the failure policy: the future raises ``WorkerLost`` or
+        ``NoWorker`` for the caller's policy to count (a Dask worker's pool: the policy is
+        the coordinator's, which sees the losses of every machine)."""
+        future: Future[RunOutcome] = Future()
+        self._queue.put((job, future, True))
         return future
 
     def _serve(self, worker: Worker, started: queue.Queue[Exception | None], wait: bool) -> None:
@@ -227,12 +236,15 @@ class LocalPool:
             if wait:
                 return
         while (item := self._queue.get()) is not None:
-            job, future = item
+            job, future, once = item
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(run_with_policy(job, worker.attempt, self.isolation))
-            except Exception as exc:  # a fault of the grader itself: reported on this job
+                if once:
+                    future.set_result(worker.attempt(job))
+                else:
+                    future.set_result(run_with_policy(job, worker.attempt, self.isolation))
+            except Exception as exc:  # the grader's fault, or (once) a lost or missing worker
                 future.set_exception(exc)
         worker.stop()
 

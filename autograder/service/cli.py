@@ -41,6 +41,7 @@ def _store(args: argparse.Namespace) -> Store:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..cli import cluster_of
     from .app import Settings, create_app
     from .grading import GradingCore, SandboxMissing
 
@@ -59,8 +60,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             memory_bytes=args.memory_mb * 1024**2,
             allow_unsandboxed=args.allow_unsandboxed,
+            cluster=cluster_of(args),
         )
-    except SandboxMissing as exc:
+    except (SandboxMissing, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     public_url = args.public_url or f"http://{args.host}:{args.port}"

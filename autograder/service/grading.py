@@ -29,19 +29,27 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..assignment import Assignment
+from ..cluster import Cluster
 from ..course import Course
 from ..feedback import CheckView, check_views, exception_name
 from ..formgrader import write_autograded
 from ..gradebook import CourseGradebook, NoSuchGrade
 from ..grader import Grader, Prepared
-from ..jobs import RETRIES_AFTER_LOSS, RunFailure, RunOutcome
+from ..jobs import RETRIES_AFTER_LOSS, JobRunner, RunFailure, RunOutcome
 from ..marks import export_marks
 from ..notebook import MAX_NOTEBOOK_BYTES, InvalidNotebook, load_submission
 from ..redaction import Redactor
 from ..release import release
-from ..results import CellKind, NotebookResult, Origin, Status, StudentResult
+from ..results import (
+    CellKind,
+    IsolationReport,
+    NotebookResult,
+    Origin,
+    Status,
+    StudentResult,
+)
+from ..runners import start_runner
 from ..sandbox.isolation import Isolation, detect
-from ..sandbox.pool import LocalPool
 
 #: How often a grading waiting for its run looks whether the service is stopping.
 POLL_SECONDS = 1.0
@@ -189,10 +197,12 @@ class GradingCore:
     timeout: float | None = None
     memory_bytes: int | None = None
     allow_unsandboxed: bool = False
+    #: Grade on this Dask cluster (its workers' sandboxes are checked when it starts).
+    cluster: Cluster | None = None
 
     def __post_init__(self) -> None:
         self.isolation: Isolation = detect(require_sandbox=False)
-        if not self.sandboxed and not self.allow_unsandboxed:
+        if self.cluster is None and not self.sandboxed and not self.allow_unsandboxed:
             raise SandboxMissing(
                 "the service grades only with the sandbox `autograder grade` uses (bubblewrap, "
                 "and root for a user per run): "
@@ -202,23 +212,36 @@ class GradingCore:
         self.staging = self.course.private_dir / "service-staging"
         self._assignments: dict[str, _Loaded] = {}
         self._lock = threading.Lock()
-        self._pool: LocalPool | None = None
+        self._pool: JobRunner | None = None
         self._closed = threading.Event()
 
     # --- the sandbox ------------------------------------------------------------------------
     @property
     def sandboxed(self) -> bool:
+        """Whether runs are sandboxed: on a cluster, every worker used has bubblewrap unless
+        --allow-unsandboxed (``DaskRunner`` refuses the others)."""
+        if self.cluster is not None:
+            return not self.allow_unsandboxed
         return bool(self.isolation.bubblewrap) and self.isolation.root
 
     @property
     def isolation_text(self) -> str:
+        pool = self._pool
+        if self.cluster is not None:
+            where = f"Dask cluster at {self.cluster.address}"
+            return f"{where}: {pool.isolation.describe()}" if pool else f"{where} (starting)"
         return self.isolation.describe()
 
     def start(self) -> None:
         """Start the sandboxed workers (each imports TensorFlow once: seconds)."""
         self.staging.mkdir(parents=True, exist_ok=True)
         self.staging.chmod(0o700)
-        self._pool = LocalPool(self.isolation, self.workers)
+        self._pool = start_runner(
+            cluster=self.cluster,
+            workers=self.workers,
+            require_sandbox=not self.allow_unsandboxed,
+            isolation=self.isolation,
+        )
 
     def close(self) -> None:
         """Stop taking jobs; gradings under way end with ``PoolClosed`` (their jobs go back to
@@ -319,11 +342,17 @@ class GradingCore:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _result(
-        self, loaded: _Loaded, upload: Upload, notebooks: list[NotebookResult]
+        self,
+        loaded: _Loaded,
+        upload: Upload,
+        notebooks: list[NotebookResult],
+        ran_on: IsolationReport | None = None,
     ) -> StudentResult:
+        """``ran_on``: the isolation of the worker that ran it (default: this machine's)."""
         stamp = upload.uploaded_at.replace(tzinfo=dt.UTC).isoformat()
+        isolation = ran_on or self.isolation.report()
         return loaded.grader.student_result(
-            upload.student_id, notebooks, self.isolation.report(), timestamp=stamp
+            upload.student_id, notebooks, isolation, timestamp=stamp
         )
 
     def grade(self, upload: Upload) -> Outcome:
@@ -338,18 +367,21 @@ class GradingCore:
             for p in prepared
             if p.job is not None
         }
-        notebooks, lost = [], upload.losses
+        notebooks, lost, ran_on = [], upload.losses, None
         for p in prepared:
             if p.result is not None:
                 notebooks.append(p.result)
                 continue
             outcome = self._run(futures[p.name])
             lost += outcome.lost_workers
+            ran_on = ran_on or (outcome.isolation if outcome.worker else None)
             try:
                 notebooks.append(loaded.grader.finish(p, outcome))
             except Exception as exc:  # a fault of the grader: that notebook's status
                 notebooks.append(loaded.grader.grader_error(p.name, exc))
-        return Outcome(self._result(loaded, upload, notebooks), loaded.info.key_version, lost)
+        return Outcome(
+            self._result(loaded, upload, notebooks, ran_on), loaded.info.key_version, lost
+        )
 
     def lost(self, upload: Upload, losses: int) -> Outcome:
         """The result of an upload whose grading lost a second service process: the failure

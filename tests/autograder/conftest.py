@@ -62,10 +62,9 @@ def partial_answers(course: Course) -> tuple[set[str], float]:
     return chosen, points
 
 
-@pytest.fixture(scope="session")
-def graded_class(released_course, tmp_path_factory) -> GradedClass:
-    """One class graded once: a full solution, a blank copy, partial work, broken files."""
-    course = fresh_course(released_course, tmp_path_factory.mktemp("graded"))
+def place_class(course: Course) -> dict[str, float]:
+    """Submissions of a small class: a full solution, a blank copy, partial work, broken
+    files; returns the expected total of each student whose notebook runs."""
     nb = ASSIGNMENT
     chosen, partial_points = partial_answers(course)
     full = simulate.answered(course, ASSIGNMENT, nb, None)
@@ -82,8 +81,15 @@ def graded_class(released_course, tmp_path_factory) -> GradedClass:
         ASSIGNMENT,
         {f"{nb}.ipynb": simulate.to_bytes(full), "notes.txt": b"an extra file"},
     )
+    auto_total = AnswerKey.load(course.key_path(ASSIGNMENT)).notebooks[nb].auto_score
+    return {"ada": auto_total, "blaise": 0.0, "carl": partial_points, "felix": auto_total}
+
+
+@pytest.fixture(scope="session")
+def graded_class(released_course, tmp_path_factory) -> GradedClass:
+    """One class (``place_class``) graded once on the local pool."""
+    course = fresh_course(released_course, tmp_path_factory.mktemp("graded"))
+    expected = place_class(course)
     grader = Grader(course, ASSIGNMENT, limits=TEST_LIMITS)
     results = {r.student: r for r in grader.grade(progress=False)}
-    auto_total = grader.assignment.key.notebooks[nb].auto_score
-    expected = {"ada": auto_total, "blaise": 0.0, "carl": partial_points, "felix": auto_total}
     return GradedClass(course, results, expected, grader)

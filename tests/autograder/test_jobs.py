@@ -54,6 +54,7 @@ def test_a_job_lost_to_the_infrastructure_runs_once_more():
     attempt, given = attempts(WorkerLost("worker local-0 died"), DONE)
     outcome = run_with_policy(JOB, attempt, ISOLATION)
     assert outcome.exit_code == 0 and outcome.lost_workers == 1 and outcome.failure is None
+    assert outcome.lost_detail == "worker local-0 died"  # the report names the loss
     assert given == [JOB, JOB]
 
 
