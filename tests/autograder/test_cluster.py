@@ -222,7 +222,10 @@ def test_the_submission_service_grades_on_the_cluster(cluster, released_course, 
     factory, requires the workers' sandbox, and stores the isolation of the worker used."""
     course = fresh_course(released_course, tmp_path)
     core = GradingCore(
-        course, limits=TEST_LIMITS, cluster=Cluster(cluster.address, cluster.tls_dir)
+        course,
+        timeout=TEST_LIMITS.wall_seconds,
+        memory_bytes=TEST_LIMITS.memory_bytes,
+        cluster=Cluster(cluster.address, cluster.tls_dir),
     )
     core.start()
     try:
