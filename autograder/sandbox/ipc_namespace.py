@@ -8,8 +8,11 @@ fill each while attached and detach it, and hold any amount of RAM until the wor
 them after the job. No notebook of the course needs it, so a segment cannot be created at all
 (``shmget`` fails with EINVAL). The limits are the namespace's own (set from outside, before
 bubblewrap starts: inside, ``/proc/sys`` is read-only and the worker keeps no CAP_SYS_ADMIN).
-Without root a user namespace is made first, whose root is the grader's own user: the owner of
-an IPC namespace may set its limits; bubblewrap then maps the sandbox's user back to that user.
+
+Root only. Without root, a user namespace of the grader's own could own such an IPC namespace,
+but bubblewrap's user namespace, nested in it, may then not mount the namespace's POSIX message
+queues (``--mqueue``), which the worker lists to remove what a job left: bubblewrap's own IPC
+namespace, with the kernel's limits, is used instead (the report says so).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import os
 import sys
 
 CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
 
 #: Per-namespace limits (``/proc/sys/kernel``): no shared memory segment of any size; at most
 #: 128 semaphore sets of 32 and 4096 semaphores in all; 16 message queues (16 KiB each by the
@@ -35,20 +37,12 @@ IPC_LIMITS = {
 
 
 def enter_limited_namespace() -> None:
-    """Make this process's IPC namespace a new one with ``IPC_LIMITS`` (OSError if refused)."""
+    """Make this process's IPC namespace a new one with ``IPC_LIMITS`` (OSError if refused:
+    not root)."""
     libc = ctypes.CDLL(None, use_errno=True)
-    uid, gid = os.getuid(), os.getgid()
-    if libc.unshare(CLONE_NEWIPC | (CLONE_NEWUSER if uid else 0)) != 0:
+    if libc.unshare(CLONE_NEWIPC) != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"unshare: {os.strerror(errno)}")
-    if uid:
-        for name, text in (
-            ("setgroups", "deny"),
-            ("uid_map", f"0 {uid} 1"),
-            ("gid_map", f"0 {gid} 1"),
-        ):
-            with open(f"/proc/self/{name}", "w", encoding="ascii") as f:
-                f.write(text)
     for name, value in IPC_LIMITS.items():
         with open(f"/proc/sys/kernel/{name}", "w", encoding="ascii") as f:
             f.write(value)

@@ -10,8 +10,8 @@ Layers, strongest first (the grading report names the ones in force):
 * ``private-network``: (needs root, used when bubblewrap is missing) a new empty network namespace.
 * ``resource-limits``: always: CPU time, address space, processes, file size, open files, and a
   wall-clock timeout enforced from outside.
-* ``ipc-limits``: (with bubblewrap) the worker's IPC namespace allows no System V shared memory
-  and few semaphores and message queues (``ipc_namespace.py``).
+* ``ipc-limits``: (needs root, with bubblewrap) the worker's IPC namespace allows no System V
+  shared memory and few semaphores and message queues (``ipc_namespace.py``).
 * ``job-folder cap``: (needs root) each worker's job folder is a size-limited tmpfs of its own,
   so a job's total writes there are capped; without root the worker watches the folder's size
   while the job runs and stops the job at the cap (a check, not a hard limit).
@@ -102,7 +102,7 @@ class Isolation:
         if not self.ipc_limited:
             cmd += ["--unshare-ipc"]
         if not self.root:
-            cmd += ["--unshare-user"] + _same_user(self.ipc_limited)
+            cmd += ["--unshare-user"]
         # The private /tmp first: a package bound below /tmp (a checkout there) must stay
         # visible, not be hidden under the new tmpfs.
         cmd += ["--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue"]
@@ -142,12 +142,6 @@ class Isolation:
             ):
                 cmd += ["--cap-add", cap]
         return cmd + ["--"] + python
-
-
-def _same_user(nested: bool) -> list[str]:
-    """bubblewrap's options that keep the grader's user inside the sandbox: needed when it
-    starts as root of the user namespace ``ipc_namespace`` made (its default would be root)."""
-    return ["--uid", str(os.getuid()), "--gid", str(os.getgid())] if nested else []
 
 
 def mount_job_folder(folder: Path, size_bytes: int, entries: int, remount: bool = False) -> None:
@@ -286,12 +280,14 @@ def detect(require_sandbox: bool = False) -> Isolation:
             "/dev",
         ] + ([] if root else ["--unshare-user"])
         failed = _runs(probe + ["true"])
-        if failed is None:
-            usable = bwrap
-            wrapper = [sys.executable, "-I", "-m", "autograder.sandbox.ipc_namespace", "--"]
-            ipc_limited = _runs(wrapper + probe + _same_user(not root) + ["true"]) is None
-        else:
+        if failed is not None:
             problem = failed
+        else:
+            usable = bwrap
+            if root:  # the IPC namespace's limits, tried as the worker uses them
+                wrapper = [sys.executable, "-I", "-m", "autograder.sandbox.ipc_namespace", "--"]
+                mqueue = ["--mqueue", "/dev/mqueue", "true"]
+                ipc_limited = _runs(wrapper + probe + mqueue) is None
     iso = Isolation(
         bubblewrap=usable,
         root=root,

@@ -242,7 +242,7 @@ print('sets', sems, 'queues', queues)
 """
 
 
-@pytest.mark.skipif(detect().bubblewrap is None, reason="a worker's IPC namespace is bubblewrap's")
+@pytest.mark.skipif(not detect().ipc_limited, reason="the worker's IPC limits need root")
 def test_a_job_can_create_no_system_v_shared_memory_and_few_ipc_objects(pool):
     outcome = run(pool, "hoard-ipc", HOARD_IPC)
     assert b"shm -1 22" in outcome.records and b"small shm -1 22" in outcome.records
