@@ -46,6 +46,10 @@ class Limits:
     memory_bytes: int = 6 * 1024**3  # address space: TensorFlow alone maps about 1.3 GB
     processes: int = 256  # threads count too, and TensorFlow starts dozens
     file_bytes: int = 64 * 1024**2  # each file written, the captured output included
+    #: All the job folder holds at once (its temporary folder inside it included), and how
+    #: many files and folders: a cap on what a job can put on the grader's disk or RAM.
+    folder_bytes: int = 256 * 1024**2
+    folder_entries: int = 50_000
     open_files: int = 512
     output_chars: int = 20_000  # captured output kept per cell for feedback
 
@@ -113,6 +117,9 @@ class RunOutcome:
     #: Whether the job's process got as far as running cells (told by the worker, which no job
     #: can write to): only a process that did not may be one that "could not start".
     reached_cells: bool = True
+    #: Whether the job filled its folder (``Limits.folder_bytes`` or ``folder_entries``), as
+    #: the worker measured it once the job ended or while it ran (then it was stopped).
+    folder_full: bool = False
     worker: str = ""  # which worker ran it (last attempt)
     lost_workers: int = 0  # attempts this runner lost to the infrastructure before this outcome
     lost_detail: str = ""  # which workers those were, and how they were lost

@@ -222,6 +222,11 @@ def _first_cell(log: RunLog, raised: Callable[[EndRecord], bool]) -> int | None:
 def _killed_status(outcome: RunOutcome, limits: Limits, where: str) -> tuple[Status, str] | None:
     """The status when the process was stopped from outside (a limit, a signal)."""
     file_mb = limits.file_bytes // 1024**2
+    if outcome.folder_full:  # its records may be cut short: the cap is the cause
+        return Status.OUTPUT_LIMIT, (
+            f"filled its folder (at most {limits.folder_bytes // 1024**2} MB and "
+            f"{limits.folder_entries} files and folders, its temporary folder included) {where}"
+        )
     if outcome.timed_out:
         return Status.TIMEOUT, f"stopped after {limits.wall_seconds:g} s {where}"
     if outcome.signal == signal.SIGXCPU:

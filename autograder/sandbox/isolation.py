@@ -10,6 +10,11 @@ Layers, strongest first (the grading report names the ones in force):
 * ``private-network``: (needs root, used when bubblewrap is missing) a new empty network namespace.
 * ``resource-limits``: always: CPU time, address space, processes, file size, open files, and a
   wall-clock timeout enforced from outside.
+* ``ipc-limits``: (needs root, with bubblewrap) the worker's IPC namespace allows no System V
+  shared memory and few semaphores and message queues (``ipc_namespace.py``).
+* ``job-folder cap``: (needs root) each worker's job folder is a size-limited tmpfs of its own,
+  so a job's total writes there are capped; without root the worker watches the folder's size
+  while the job runs and stops the job at the cap (a check, not a hard limit).
 
 Where a layer is missing (an instructor's laptop without bubblewrap, not root), grading still
 works and the report warns which protections were not in force.
@@ -17,6 +22,7 @@ works and the report warns which protections were not in force.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import shutil
@@ -37,12 +43,23 @@ SANDBOX_JOB_DIR = "/job"
 #: every job, so the cap is each job's). POSIX shared memory lives in /dev/shm.
 TMP_BYTES = 512 * 1024**2
 SHM_BYTES = 64 * 1024**2
+#: How often, without root, the worker measures the job folder while a job runs.
+FOLDER_WATCH_SECONDS = 0.5
+
+MS_NOSUID, MS_NODEV, MS_REMOUNT, MNT_DETACH = 2, 4, 32, 2
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass
 class Isolation:
     bubblewrap: str | None  # path of bwrap when usable
     root: bool
+    #: The worker starts in an IPC namespace of its own whose limits forbid System V shared
+    #: memory (``ipc_namespace.py``); False: bubblewrap's plain ``--unshare-ipc``, or none.
+    ipc_limited: bool = False
+    #: Each job folder is a size-limited filesystem of its own (root); False: the worker
+    #: watches the folder's size instead.
+    folder_filesystems: bool = False
     layers: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -70,11 +87,11 @@ class Isolation:
         python = [sys.executable, "-I", "-m", "autograder.sandbox.zygote"]
         if not self.bubblewrap:
             return python
-        cmd = [
+        cmd = [sys.executable, "-I", "-m", "autograder.sandbox.ipc_namespace", "--"]
+        cmd = (cmd if self.ipc_limited else []) + [
             self.bubblewrap,
             "--die-with-parent",
             "--new-session",
-            "--unshare-ipc",
             "--unshare-pid",
             "--unshare-net",
             "--unshare-uts",
@@ -82,6 +99,8 @@ class Isolation:
             "--hostname",
             "sandbox",
         ]
+        if not self.ipc_limited:
+            cmd += ["--unshare-ipc"]
         if not self.root:
             cmd += ["--unshare-user"]
         # The private /tmp first: a package bound below /tmp (a checkout there) must stay
@@ -123,6 +142,64 @@ class Isolation:
             ):
                 cmd += ["--cap-add", cap]
         return cmd + ["--"] + python
+
+
+def mount_job_folder(folder: Path, size_bytes: int, entries: int, remount: bool = False) -> None:
+    """Make ``folder`` a tmpfs of ``size_bytes`` and ``entries`` inodes (root only); with
+    ``remount``, change the limits of the one already there (it must be empty)."""
+    options = f"size={size_bytes},nr_inodes={entries},mode=0700".encode()
+    flags = MS_NOSUID | MS_NODEV | (MS_REMOUNT if remount else 0)
+    if _libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", flags, options) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount tmpfs on {folder}: {os.strerror(errno)}")
+
+
+def unmount_job_folder(folder: Path) -> None:
+    """Detach a job folder's tmpfs: whatever it holds is gone at once (no walk needed)."""
+    _libc.umount2(os.fsencode(folder), MNT_DETACH)
+
+
+#: A pool's scratch folder is named after the grader's process, so that the job folders'
+#: filesystems of a grader killed before its pool closed can be told and unmounted.
+POOL_PREFIX = "autograder-pool-"
+
+
+def unmount_orphaned_job_folders() -> None:
+    """Unmount the job folders' filesystems left by graders that no longer run (killed with
+    SIGKILL, their pools never closed): each holds up to a job folder's cap of RAM."""
+    import re
+    import tempfile
+
+    pattern = re.compile(
+        re.escape(os.path.join(tempfile.gettempdir(), POOL_PREFIX)) + r"(\d+)-[^/]+/worker-[^/]+$"
+    )
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            mounts = [line.split()[4] for line in f]
+    except OSError:
+        return
+    for mounted in mounts:
+        # mountinfo writes space, tab, newline and backslash as octal escapes.
+        path = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), mounted)
+        found = pattern.match(path)
+        if found and not os.path.exists(f"/proc/{found.group(1)}"):
+            unmount_job_folder(Path(path))
+
+
+def _folder_filesystems_work() -> bool:
+    """Whether a tmpfs can be mounted on a job folder here (root, and allowed to mount)."""
+    import tempfile
+
+    probe = Path(tempfile.mkdtemp(prefix="autograder-probe-"))
+    try:
+        mount_job_folder(probe, 1 << 20, 16)
+    except OSError:
+        return False
+    else:
+        unmount_job_folder(probe)
+        return True
+    finally:
+        probe.rmdir()
 
 
 def free_uid() -> int:
@@ -187,6 +264,7 @@ def detect(require_sandbox: bool = False) -> Isolation:
     root = os.geteuid() == 0
     bwrap = shutil.which("bwrap")
     usable = None
+    ipc_limited = False
     problem = "bubblewrap (bwrap) is not installed"
     if bwrap:
         probe = [
@@ -201,18 +279,21 @@ def detect(require_sandbox: bool = False) -> Isolation:
             "--dev",
             "/dev",
         ] + ([] if root else ["--unshare-user"])
-        try:
-            done = subprocess.run(probe + ["true"], capture_output=True, timeout=20)
-            if done.returncode == 0:
-                usable = bwrap
-            else:
-                problem = (
-                    "bubblewrap cannot create namespaces here: "
-                    + done.stderr.decode(errors="replace").strip()
-                )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            problem = f"bubblewrap failed to start: {exc}"
-    iso = Isolation(bubblewrap=usable, root=root)
+        failed = _runs(probe + ["true"])
+        if failed is not None:
+            problem = failed
+        else:
+            usable = bwrap
+            if root:  # the IPC namespace's limits, tried as the worker uses them
+                wrapper = [sys.executable, "-I", "-m", "autograder.sandbox.ipc_namespace", "--"]
+                mqueue = ["--mqueue", "/dev/mqueue", "true"]
+                ipc_limited = _runs(wrapper + probe + mqueue) is None
+    iso = Isolation(
+        bubblewrap=usable,
+        root=root,
+        ipc_limited=ipc_limited,
+        folder_filesystems=root and _folder_filesystems_work(),
+    )
     if usable:
         iso.layers.append("bubblewrap (private filesystem view, no network, own PID namespace)")
         iso.layers.append(
@@ -237,8 +318,34 @@ def detect(require_sandbox: bool = False) -> Isolation:
             "could signal or read your other processes and files"
         )
     iso.layers.append("resource limits (CPU, memory, processes, file size) and wall-clock timeout")
-    iso.warnings.append(
-        "the job folder's total size is not capped (each file is): a notebook can fill the "
-        "grader's disk up to the file size limit times the files it writes in its time"
-    )
+    if ipc_limited:
+        iso.layers.append(
+            "no System V shared memory; few semaphores and message queues (own IPC limits)"
+        )
+    else:
+        iso.warnings.append(
+            "the kernel's default IPC limits apply: a notebook's System V shared memory is not "
+            "counted against its memory limit while it runs"
+        )
+    if iso.folder_filesystems:
+        iso.layers.append("job folder's total capped (a size-limited filesystem per worker)")
+    else:
+        iso.warnings.append(
+            "the job folder's total size is not a hard limit (it needs root): the worker "
+            f"measures the folder every {FOLDER_WATCH_SECONDS:g} s and stops a job over the "
+            "cap, so a notebook can write past it for that long"
+        )
     return iso
+
+
+def _runs(command: list[str]) -> str | None:
+    """None if ``command`` succeeds, else why not."""
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap failed to start: {exc}"
+    if done.returncode == 0:
+        return None
+    return (
+        "bubblewrap cannot create namespaces here: " + done.stderr.decode(errors="replace").strip()
+    )

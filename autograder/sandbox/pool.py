@@ -20,13 +20,20 @@ import threading
 from concurrent.futures import Future
 from pathlib import Path
 
-from ..jobs import Job, NoWorker, RunOutcome, WorkerLost, run_with_policy
+from ..jobs import Job, Limits, NoWorker, RunOutcome, WorkerLost, run_with_policy
 from ..protocol import MAX_LOG_BYTES
 from ..results import IsolationReport
 from ..untrusted import read_capped
 from .cleanup import empty_folder
 from .environment import job_environment
-from .isolation import Isolation
+from .isolation import (
+    FOLDER_WATCH_SECONDS,
+    POOL_PREFIX,
+    Isolation,
+    mount_job_folder,
+    unmount_job_folder,
+    unmount_orphaned_job_folders,
+)
 
 #: A worker imports TensorFlow before it is ready: seconds on a quiet machine, minutes on a
 #: machine loaded many times over (measured: 138 s at a load of 20 on 2 cores).
@@ -51,6 +58,7 @@ class Worker:
         self.uid = isolation.worker_uid()
         self.scratch = scratch
         self.folders = 0  # job folders this worker had (a new one when one cannot be emptied)
+        self.folder_cap: tuple[int, int] | None = None  # its filesystem's (bytes, entries)
         self.job_dir = self._new_folder()
         self.log_path = scratch / f"worker-{index}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -60,14 +68,31 @@ class Worker:
         self.folders += 1
         folder = self.scratch / f"worker-{self.index}-{self.folders}"
         folder.mkdir(mode=0o700)
+        if self.isolation.folder_filesystems:
+            limits = Limits()
+            mount_job_folder(folder, limits.folder_bytes, limits.folder_entries)
+            self.folder_cap = (limits.folder_bytes, limits.folder_entries)
         return folder
+
+    def _cap_folder(self, limits: Limits) -> None:
+        """Give the (empty) job folder's filesystem this job's limits, when they differ."""
+        cap = (limits.folder_bytes, limits.folder_entries)
+        if self.isolation.folder_filesystems and cap != self.folder_cap:
+            mount_job_folder(self.job_dir, *cap, remount=True)
+            self.folder_cap = cap
 
     def _clean_folder(self) -> None:
         """Empty the job folder; if that fails (or takes too long), leave it (the pool removes
         it when it closes) and replace the worker, which gets a fresh folder."""
         if not empty_folder(self.job_dir):
             self.stop()
+            self.release_folder()
             self.job_dir = self._new_folder()
+
+    def release_folder(self) -> None:
+        """Unmount the job folder's own filesystem, if it has one (its content goes with it)."""
+        if self.isolation.folder_filesystems:
+            unmount_job_folder(self.job_dir)
 
     @property
     def job_dir_inside(self) -> str:
@@ -125,6 +150,7 @@ class Worker:
     def attempt(self, job: Job) -> RunOutcome:
         """Run ``job`` once (see ``jobs.run_with_policy`` for what the exceptions mean)."""
         self._clean_folder()
+        self._cap_folder(job.limits)
         if not self.alive:
             try:
                 self.start()
@@ -139,6 +165,8 @@ class Worker:
             "env": job_environment(job.seed, self.single_thread),
             "limits": dataclasses.asdict(job.limits),
             "private_network": self.isolation.private_network,
+            # Seconds between measures of the job folder, where it is no filesystem of its own.
+            "watch_folder": None if self.isolation.folder_filesystems else FOLDER_WATCH_SECONDS,
         }
         assert self.process is not None and self.process.stdin is not None
         try:
@@ -161,6 +189,7 @@ class Worker:
             cpu_seconds=answer["cpu_seconds"],
             max_rss_kb=answer["max_rss_kb"],
             reached_cells=answer["reached_cells"],
+            folder_full=answer.get("folder_full", False),
             records=read_capped(self.job_dir / "records.jsonl", MAX_LOG_BYTES),
             stdout=read_capped(self.job_dir / "stdout.txt", MAX_STDOUT_BYTES),
             isolation=self.isolation.report(),
@@ -191,7 +220,9 @@ class LocalPool:
         """``wait=False`` returns at once: jobs queue while the workers start (a worker that
         cannot start then gives each job it takes the outcome ``RunFailure.NO_WORKER``)."""
         self._isolation = isolation
-        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        if isolation.folder_filesystems:
+            unmount_orphaned_job_folders()
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{POOL_PREFIX}{os.getpid()}-"))
         self.scratch.chmod(0o711)  # workers' own users must reach their folder, nothing else
         self.workers = [Worker(i, isolation, self.scratch, workers > 1) for i in range(workers)]
         self._queue: queue.Queue[_Item | None] = queue.Queue()
@@ -255,6 +286,7 @@ class LocalPool:
             thread.join()
         for worker in self.workers:
             worker.stop()
+            worker.release_folder()
         if empty_folder(self.scratch):
             self.scratch.rmdir()
 

@@ -90,8 +90,12 @@ def run_job(job: dict, control_fd: int) -> dict:
                 os.write(2, traceback.format_exc().encode(errors="replace"))
             finally:
                 os._exit(70)
-    timed_out = False
+    timed_out = folder_full = False
     deadline = started + limits["wall_seconds"]
+    # Without a filesystem of its own for the job folder, its size is measured every
+    # ``watch_folder`` seconds.
+    watch_every: float = job.get("watch_folder") or 0.0
+    watch_at = started + watch_every if watch_every else float("inf")
     status = None
     usage = None
     exited = os.pidfd_open(pid)  # readable once the child has exited
@@ -99,8 +103,12 @@ def run_job(job: dict, control_fd: int) -> dict:
         waited, status, usage = os.wait4(pid, os.WNOHANG)
         if waited:
             break
-        if time.monotonic() > deadline:
-            timed_out = True
+        now = time.monotonic()
+        if now > watch_at:
+            folder_full = folder_over_cap(job["dir"], limits)
+            watch_at = time.monotonic() + watch_every
+        if now > deadline or folder_full:
+            timed_out = not folder_full
             os.kill(pid, signal.SIGKILL)  # SIGKILL: a notebook can ignore SIGINT and SIGTERM
             _, status, usage = os.wait4(pid, 0)
             break
@@ -117,6 +125,10 @@ def run_job(job: dict, control_fd: int) -> dict:
         reached_cells = False
     os.close(reached_read)
     clean = remove_ipc(job.get("uid"), job["dir"]) and clean_private_tmp(job["dir"]) and clean
+    if not folder_full:  # what the job's last moments wrote, or its own filesystem's state
+        folder_full = (
+            folder_over_cap(job["dir"], limits) if watch_every else filesystem_full(job["dir"])
+        )
     return {
         "job": job["job"],
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -127,6 +139,7 @@ def run_job(job: dict, control_fd: int) -> dict:
         "max_rss_kb": usage.ru_maxrss if usage else None,
         "clean": clean,
         "reached_cells": reached_cells,
+        "folder_full": folder_full,
     }
 
 
@@ -241,6 +254,54 @@ def _kill_all(root_pid: int, uid: int | None) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
+
+
+#: A job folder with less room than this left (or fewer free inodes) was filled by its job.
+FULL_MARGIN_BYTES = 1 << 20
+FULL_MARGIN_ENTRIES = 16
+
+
+def filesystem_full(folder: str) -> bool:
+    """Whether the job folder's own (size-limited) filesystem is full, or nearly."""
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return False
+    return fs.f_bavail * fs.f_frsize < FULL_MARGIN_BYTES or fs.f_favail < FULL_MARGIN_ENTRIES
+
+
+def folder_over_cap(folder: str, limits: dict) -> bool:
+    """Whether the job folder holds more than ``folder_bytes`` (allocated, so sparse files count
+    what they use) or ``folder_entries`` files and folders. Walks without recursion and stops at
+    the cap, so a folder of any size takes bounded time. A folder the job locked is opened up
+    first: without root the worker is the job's own user."""
+    cap_bytes, cap_entries = limits["folder_bytes"], limits["folder_entries"]
+    used = entries = 0
+    todo = [folder]
+    while todo:
+        path = todo.pop()
+        try:
+            listing = os.scandir(path)
+        except PermissionError:
+            try:
+                os.chmod(path, 0o700)
+                listing = os.scandir(path)
+            except OSError:
+                continue
+        except OSError:
+            continue
+        with listing:
+            for entry in listing:
+                entries += 1
+                try:
+                    used += entry.stat(follow_symlinks=False).st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append(entry.path)
+                except OSError:
+                    pass
+                if used > cap_bytes or entries > cap_entries:
+                    return True
+    return False
 
 
 #: System V IPC objects as the kernel lists them, and the call that removes one of each kind.

@@ -52,6 +52,13 @@ KILL_WORKER = (
 )
 PRINT_GIGABYTES = "for _ in range(2000):\n    print('x' * 1_000_000)\n"
 FD_FLOOD = "import os\nfor _ in range(200):\n    os.write(1, b'x' * 1_000_000)\n"
+#: Files under the per-file limit into the notebook's own folder until it is full (the job
+#: folder's cap), then gone before the cell's end is recorded.
+FILL_FOLDER = (
+    "import os\ntry:\n    for n in range(40):\n"
+    "        with open(f'fill-{n}', 'wb') as f:\n            f.write(b'x' * 32 * 1024**2)\n"
+    "finally:\n    os._exit(0)\n"
+)
 PATCH_NUMPY = (
     "np.testing.assert_array_equal = lambda *a, **k: None\n"
     "np.testing.assert_allclose = lambda *a, **k: None\n"
@@ -162,6 +169,7 @@ class Cases:
                 FULL,
             ),
             "fd-flood": (self.q2(FD_FLOOD), Status.OUTPUT_LIMIT, all_but_q2),
+            "fill-folder": (self.q2(FILL_FOLDER), Status.OUTPUT_LIMIT, after_q1),
             # --- fooling the checks ---
             "patch-numpy": (self.wrong_q1_then(PATCH_NUMPY), Status.GRADED, FULL - Q1),
             "patch-checks": (self.wrong_q1_then(PATCH_CHECKS), Status.GRADED, FULL - Q1),
@@ -427,6 +435,7 @@ def test_reasons_name_the_problem(hostile_run):
     assert "format version 3" in results["nbformat3"].reason
     assert "Untitled.ipynb" in results["renamed"].reason
     assert "'upsample-by'" in results["loop"].reason
+    assert "filled its folder" in results["fill-folder"].reason
     assert "deleted" in results["deleted-tests"].reason
     assert "edited" in results["edited-tests"].reason
     assert "metadata" in results["metadata-points"].reason

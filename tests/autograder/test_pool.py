@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from autograder.jobs import CodeCell, Job, Limits, RunFailure
-from autograder.sandbox.isolation import Isolation, detect
+from autograder.sandbox.isolation import (
+    POOL_PREFIX,
+    Isolation,
+    detect,
+    mount_job_folder,
+    unmount_job_folder,
+    unmount_orphaned_job_folders,
+)
 from autograder.sandbox.pool import LocalPool, Worker
 from autograder.scoring import parse_log
 
@@ -107,3 +117,27 @@ def test_a_pool_that_does_not_wait_gives_each_job_no_worker_when_none_starts(tmp
         outcome = pool.submit(SLOW).result(60)
     assert outcome.failure is RunFailure.NO_WORKER
     assert "could not start" in outcome.failure_detail
+
+
+def _mounted(folder) -> bool:
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        return any(line.split()[4] == str(folder) for line in f)
+
+
+@pytest.mark.skipif(not detect().folder_filesystems, reason="job folders are mounts only as root")
+def test_job_folders_of_a_grader_killed_before_its_pool_closed_are_unmounted(pool, tmp_path):
+    """Each holds up to a job folder's cap of RAM: the next pool unmounts those of graders that
+    no longer run, and none of a grader that does (this one's)."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    orphan = Path(tempfile.mkdtemp(prefix=f"{POOL_PREFIX}{gone.pid}-")) / "worker-0-1"
+    orphan.mkdir()
+    mount_job_folder(orphan, 1 << 20, 16)
+    try:
+        unmount_orphaned_job_folders()  # what a pool does as it starts
+        assert not _mounted(orphan)
+        assert _mounted(pool.workers[0].job_dir)
+    finally:
+        unmount_job_folder(orphan)
+        orphan.rmdir()
+        orphan.parent.rmdir()

@@ -210,6 +210,14 @@ def test_any_json_record_parses_or_is_refused(raw):
         ),
         ({"exit_code": None, "signal": signal.SIGXCPU}, Status.TIMEOUT, "20 s of CPU time"),
         ({"exit_code": None, "signal": signal.SIGXFSZ}, Status.OUTPUT_LIMIT, "64 MB"),
+        # A full job folder: its records cut (the runner's own write refused), or the job
+        # stopped by the worker that measured it.
+        ({"exit_code": 70, "folder_full": True}, Status.OUTPUT_LIMIT, "filled its folder"),
+        (
+            {"exit_code": None, "signal": signal.SIGKILL, "folder_full": True},
+            Status.OUTPUT_LIMIT,
+            "at most 256 MB and 50000 files",
+        ),
         ({"exit_code": None, "signal": signal.SIGKILL}, Status.CRASHED, "killed by SIGKILL"),
         ({"exit_code": 3}, Status.CRASHED, "ended its own process (exit code 3)"),
         ({"exit_code": 134}, Status.MEMORY, "ran out of memory"),

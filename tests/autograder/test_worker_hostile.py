@@ -6,6 +6,9 @@ All jobs run on ONE worker of a real pool (bubblewrap where available), in order
 
 from __future__ import annotations
 
+import dataclasses
+import signal
+
 import pytest
 
 from autograder.jobs import CodeCell, Job, Limits
@@ -133,7 +136,6 @@ from multiprocessing import shared_memory
 libc = ctypes.CDLL(None, use_errno=True)
 IPC_CREAT = 0o1000
 made = [
-    libc.shmget(0x5EED, 1 << 20, IPC_CREAT | 0o666),
     libc.semget(0x5EED, 1, IPC_CREAT | 0o666),
     libc.msgget(0x5EED, IPC_CREAT | 0o666),
     libc.mq_open(b'/left-queue', os.O_CREAT | os.O_RDWR, 0o666, None),
@@ -160,3 +162,90 @@ def test_no_ipc_object_outlives_its_job(pool):
     for n in range(2):
         seen = run(pool, f"see-ipc-{n}", SEE_IPC)
         assert b"ipc seen: []" in seen.records, seen.records
+
+
+#: Past the job folder's cap (its temporary folder inside it counts too): big files under the
+#: per-file limit, or more files and folders than it may hold. The job goes on after the first
+#: refusal (its records may be cut): the worker tells the cap, not the job.
+FILL_FOLDER_BIG = """\\
+import os
+os.makedirs('tmp', exist_ok=True)
+for n in range(16):
+    folder = ('.', 'tmp')[n % 2]
+    try:
+        with open(f'{folder}/fill-{n}', 'wb') as f:
+            f.write(b'x' * 32 * 1024**2)
+    except OSError:
+        pass
+print('filled')
+"""
+FILL_FOLDER_MANY = """\\
+import os
+os.makedirs('many', exist_ok=True)
+for n in range(60_000):
+    try:
+        open(f'many/{n}', 'w').close()
+    except OSError:
+        break
+print('filled')
+"""
+
+
+@pytest.mark.parametrize("source", [FILL_FOLDER_BIG, FILL_FOLDER_MANY], ids=["big", "many"])
+def test_a_job_fills_no_more_than_its_folder(pool, source):
+    outcome = run(pool, "fill-folder", source)
+    assert outcome.folder_full and outcome.failure is None, outcome
+    if "job folder's total capped" in pool.isolation.describe():
+        assert outcome.signal is None  # a filesystem of its own refused the writes
+    honest_after(pool)
+
+
+@pytest.fixture
+def watched(pool):
+    """The pool's worker as it runs without root: the worker measures the job folder while a
+    job runs (its filesystem stays, with more room than the watched jobs' cap)."""
+    worker = pool.workers[0]
+    own = worker.isolation
+    worker.isolation = dataclasses.replace(own, folder_filesystems=False)
+    yield pool
+    worker.isolation = own
+
+
+def test_without_a_filesystem_of_its_own_the_worker_stops_a_job_at_the_folder_cap(watched):
+    endless = FILL_FOLDER_BIG.replace("range(16)", "range(10**6)")
+    limits = dataclasses.replace(LIMITS, folder_bytes=48 * 1024**2)
+    outcome = watched.submit(
+        Job("fill-watched", (CodeCell(0, endless),), seed=1, limits=limits, files={})
+    ).result(timeout=900)
+    assert outcome.folder_full and outcome.signal == signal.SIGKILL, outcome
+    assert not outcome.timed_out and outcome.wall_seconds < LIMITS.wall_seconds / 2
+    honest_after(watched)
+
+
+#: System V shared memory is memory no address-space limit counts (a segment filled while
+#: attached stays after it is detached): a job cannot create any. Semaphore sets and message
+#: queues are few.
+HOARD_IPC = """\\
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT, IPC_PRIVATE = 0o1000, 0
+shm = libc.shmget(IPC_PRIVATE, 1 << 30, IPC_CREAT | 0o600)
+print('shm', shm, ctypes.get_errno())
+shm = libc.shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600)
+print('small shm', shm, ctypes.get_errno())
+sems = queues = 0
+while sems < 10_000 and libc.semget(IPC_PRIVATE, 32, IPC_CREAT | 0o600) >= 0:
+    sems += 1
+while queues < 10_000 and libc.msgget(IPC_PRIVATE, IPC_CREAT | 0o600) >= 0:
+    queues += 1
+print('sets', sems, 'queues', queues)
+"""
+
+
+@pytest.mark.skipif(not detect().ipc_limited, reason="the worker's IPC limits need root")
+def test_a_job_can_create_no_system_v_shared_memory_and_few_ipc_objects(pool):
+    outcome = run(pool, "hoard-ipc", HOARD_IPC)
+    assert b"shm -1 22" in outcome.records and b"small shm -1 22" in outcome.records
+    assert b"sets 128 queues 16" in outcome.records, outcome.records
+    assert "no System V shared memory" in outcome.isolation.describe()
+    honest_after(pool)
