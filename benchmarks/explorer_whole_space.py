@@ -2,6 +2,7 @@
 
     python -m benchmarks.explorer_whole_space                  # the built book in _build/html
     python -m benchmarks.explorer_whole_space --html DIR --limit 500
+    python -m benchmarks.explorer_whole_space --start 12000      # the rest of an interrupted run
 
 The explorer's whole space: kernel 1-5, stride 1-3, padding valid and same, output_padding
 unset and 0-2 (the illegal ones too, which Keras must refuse), input 1-5 per axis, every
@@ -40,11 +41,19 @@ def main(argv=None) -> int:
         "--page", default="chapters/conv2d-transpose", help="a page that embeds the explorer"
     )
     parser.add_argument("--limit", type=int, default=None, help="stop after this many combinations")
+    parser.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="skip the first this many combinations (a run prints its count every 1000)",
+    )
     args = parser.parse_args(argv)
     if not (args.html / f"{args.page}.html").is_file():
         parser.error(f"no {args.page}.html in {args.html}: build the book first (make book)")
 
-    space = list(itertools.islice(whole_space(), args.limit))
+    stop = None if args.limit is None else args.start + args.limit
+    space = list(itertools.islice(whole_space(), args.start, stop))
+    last = args.start + len(space)
     oracle = KerasOracle()
     tally: collections.Counter = collections.Counter()
     failures = []
@@ -54,7 +63,7 @@ def main(argv=None) -> int:
         page.goto(server.page_url(args.page), wait_until="load")
         explorer = ExplorerPage(page)
         explorer.open_sections()
-        for number, settings in enumerate(space, start=1):
+        for number, settings in enumerate(space, start=args.start + 1):
             shown = explorer.show(settings)
             tally[
                 "refused by Keras"
@@ -69,14 +78,15 @@ def main(argv=None) -> int:
                 print(f"MISMATCH {settings}: {problems}", flush=True)
             if number % 1000 == 0:
                 print(
-                    f"{number} of {len(space)} checked, {time.perf_counter() - started:.0f} s",
+                    f"{number} of {last} checked, {time.perf_counter() - started:.0f} s",
                     flush=True,
                 )
         errors = list(log.console_errors)
         context.close()
     seconds = time.perf_counter() - started
     print(
-        f"checked {len(space)} combinations in {seconds:.0f} s "
+        f"checked {len(space)} combinations (numbers {args.start + 1}-{last})"
+        f" in {seconds:.0f} s "
         f"({1000 * seconds / len(space):.0f} ms each): "
         + ", ".join(f"{count} {what}" for what, count in sorted(tally.items()))
     )
