@@ -18,9 +18,12 @@ CLEAN_SECONDS = 120.0
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def empty_folder(path: str | os.PathLike[str], seconds: float = CLEAN_SECONDS) -> bool:
-    """Remove everything inside ``path`` (not ``path`` itself); True once it is empty, False if
-    that did not happen within ``seconds`` or something could not be removed."""
+def empty_folder(
+    path: str | os.PathLike[str], seconds: float = CLEAN_SECONDS, keep: frozenset[str] = frozenset()
+) -> bool:
+    """Remove everything inside ``path`` (not ``path`` itself) but the entries named in
+    ``keep``; True once nothing else is left, False if that did not happen within ``seconds``
+    or something could not be removed."""
     deadline = time.monotonic() + seconds
     try:
         # The owner's rights added, the rest kept (/tmp stays world-writable and sticky).
@@ -30,12 +33,12 @@ def empty_folder(path: str | os.PathLike[str], seconds: float = CLEAN_SECONDS) -
         return False
     try:
         for _ in range(3):  # a second look finds what a failed removal left; then give up
-            names = os.listdir(top)
+            names = [name for name in os.listdir(top) if name not in keep]
             if not names:
                 return True
             if not _remove_all(top, names, deadline):
                 return False
-        return not os.listdir(top)
+        return not [name for name in os.listdir(top) if name not in keep]
     except OSError:
         return False
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import resource
 import select
 import signal
@@ -377,9 +378,42 @@ def clean_private_tmp(job_dir: str) -> bool:
     worker is then replaced. (The grader empties the job folder itself.)"""
     if job_dir != "/job":
         return True
+    mounts = _mount_points()
+    return all([_empty_around(target, mounts) for target in ("/tmp", "/dev/shm")])
+
+
+_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")  # mountinfo writes " " as "\040", and so on
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 8))
+
+
+def _mount_points() -> set[str]:
+    """The mount points this process sees (``/proc/self/mountinfo``, escapes undone)."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8") as f:
+            return {_OCTAL_ESCAPE.sub(_unescape, line.split()[4]) for line in f}
+    except OSError:
+        return set()
+
+
+def _empty_around(folder: str, mounts: set[str]) -> bool:
+    """Empty ``folder`` but for what the sandbox itself placed there: the grader's code or
+    Python, when they live under /tmp, are read-only mounts inside it (and the folders bubblewrap
+    made to hold them). Inside those folders, whatever else is there is removed too."""
     from autograder.sandbox.cleanup import empty_folder
 
-    return all([empty_folder(target) for target in ("/tmp", "/dev/shm") if os.path.isdir(target)])
+    if not os.path.isdir(folder):
+        return True
+    inside = [m for m in mounts if m.startswith(folder.rstrip("/") + "/")]
+    held = frozenset(m[len(folder.rstrip("/")) + 1 :].split("/")[0] for m in inside)
+    done = empty_folder(folder, keep=held)
+    for name in held:
+        path = os.path.join(folder, name)
+        if path not in mounts:  # a folder that only holds mounts: empty what else it has
+            done = _empty_around(path, mounts) and done
+    return done
 
 
 if __name__ == "__main__":

@@ -61,3 +61,25 @@ def test_a_sticky_shared_folder_keeps_its_mode(tmp_path):
     tmp_path.chmod(0o1777)
     assert empty_folder(tmp_path)
     assert tmp_path.stat().st_mode & 0o7777 == 0o1777
+
+
+def test_what_the_sandbox_placed_is_kept_and_everything_else_goes(tmp_path):
+    """Inside the sandbox, a checkout under /tmp is a read-only mount in a folder bubblewrap
+    made: the clean-up keeps the mount and that folder, and removes all else, in it too."""
+    from autograder.sandbox.zygote import _empty_around
+
+    tmp = tmp_path / "tmp"
+    (tmp / "ci" / "code").mkdir(parents=True)
+    (tmp / "ci" / "code" / "module.py").write_text("kept")
+    (tmp / "ci" / "left-by-a-job").write_text("x")
+    (tmp / "job-folder" / "deep").mkdir(parents=True)
+    (tmp / "file").write_text("x")
+    mounts = {str(tmp / "ci" / "code"), "/proc"}
+    assert _empty_around(str(tmp), mounts)
+    assert sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*")) == [
+        "ci",
+        "ci/code",
+        "ci/code/module.py",
+    ]
+    assert empty_folder(tmp, keep=frozenset({"ci"})) and (tmp / "ci").is_dir()
+    assert not empty_folder(tmp / "missing")

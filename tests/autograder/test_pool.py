@@ -109,6 +109,18 @@ def test_a_killed_worker_is_replaced_and_the_job_runs_once_more(pool, kills):
     assert after.failure is None and b"42" in after.records
 
 
+def test_an_honest_job_leaves_its_worker_for_the_next(pool):
+    """The worker stays (no TensorFlow import again) after jobs that leave nothing behind,
+    wherever the grader's code lives: a checkout under /tmp is mounted inside the sandbox's own
+    /tmp, and the clean-up after each job must not take that for something a job left."""
+    pool.submit(Job("warm", (CodeCell(0, "x = 1"),), 1, Limits())).result(600)
+    first = _zygote_pid(pool.workers[0])
+    for n in range(2):
+        done = pool.submit(Job(f"honest-{n}", (CodeCell(0, "print(6 * 7)"),), 1, Limits()))
+        assert done.result(600).exit_code == 0
+    assert _zygote_pid(pool.workers[0]) == first
+
+
 def test_a_pool_that_does_not_wait_gives_each_job_no_worker_when_none_starts(tmp_path):
     """``wait=False`` (the grader's: jobs queue while workers start) reports a worker that
     cannot start on each job, as the grader's failure, instead of leaving the jobs waiting."""
