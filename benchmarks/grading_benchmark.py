@@ -54,12 +54,19 @@ from pathlib import Path
 from typing import Any
 
 from autograder import simulate
+from autograder.assignment import Assignment
 from autograder.course import Course
 from autograder.release import release
 from autograder.results import StudentResult
 from autograder.sandbox.isolation import Isolation, detect
 from benchmarks import stock_key_lookup
-from benchmarks.grading_floor import Costs, measure_floor, pool_costs, solution_cells
+from benchmarks.grading_floor import (
+    Costs,
+    measure_floors,
+    pool_costs,
+    solution_cells,
+    submission_cells,
+)
 from tools.toc import BOOK_ROOT as REPO_ROOT
 from upsampling_course.checks import SEED_ENV
 
@@ -68,6 +75,8 @@ RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 HONEST_KINDS = {"full", "partial", "blank"}
 #: Runs of the floor and of the pool's per-job costs (medians are reported).
 FLOOR_REPEAT = 7
+#: Rounds of each honest submission's own floor.
+OWN_FLOOR_REPEAT = 3
 
 #: Mistakes a student could plausibly make, per answer cell of the default assignment. Other
 #: assignments get a generic wrong answer (see ``wrong_answer``).
@@ -801,12 +810,14 @@ def bare_import_seconds() -> float:
 @dataclass(frozen=True)
 class Floors:
     """One submission's floor, and the same run as a job of the pool, with and without the
-    sandbox (``grading_floor.py``)."""
+    sandbox (``grading_floor.py``); and every honest submission's own floor."""
 
     notebook: str
-    floor: Costs
+    floor: Costs  # the solution's, one run at a time
     sandboxed: Costs
     unsandboxed: Costs
+    floor_together: Costs  # the solution's, as many runs at once as ours has workers
+    own: dict[str, Costs]  # "student/notebook" -> its floor, as many at once as workers
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -814,20 +825,38 @@ class Floors:
             "floor": self.floor.to_json(),
             "job_sandboxed": self.sandboxed.to_json(),
             "job_unsandboxed": self.unsandboxed.to_json(),
+            "floor_together": self.floor_together.to_json(),
+            "own": {name: costs.to_json() for name, costs in self.own.items()},
         }
 
 
-def measure_floors(args: argparse.Namespace, setup: Setup, work: Path) -> Floors:
+def measure_floors_of(args: argparse.Namespace, setup: Setup, work: Path) -> Floors:
     """The floor and the pool's per-job costs, for the assignment's first notebook, as many
-    threads per run as ours uses (one each when several workers share the cores)."""
+    threads per run as ours uses (one each when several workers share the cores); then the
+    solution's floor and each honest submission's, as many runs at once as ours has workers."""
     name, cells = sorted(solution_cells(setup.ours, args.assignment).items())[0]
     single = args.workers > 1
-    floor = measure_floor(cells, setup.seed, single, work, repeat=FLOOR_REPEAT)
+    floor = measure_floors({name: cells}, setup.seed, single, work, FLOOR_REPEAT)[name]
     print(f"floor of {name}: {floor.wall:.3f} s wall, {floor.cpu:.3f} s CPU", flush=True)
     sandboxed = pool_costs(cells, setup.seed, detect(), single, FLOOR_REPEAT)
     bare = Isolation(bubblewrap=None, root=False)  # no bubblewrap, no user of its own
     unsandboxed = pool_costs(cells, setup.seed, bare, single, FLOOR_REPEAT)
-    return Floors(name, floor, sandboxed, unsandboxed)
+    assignment = Assignment.load(setup.ours, args.assignment)
+    notebooks = {"solution": cells}
+    for student in setup.students:
+        if setup.kind(student) in HONEST_KINDS:
+            files = setup.submissions[student][1]
+            for nb, nb_cells in submission_cells(assignment, files).items():
+                notebooks[f"{student}/{nb}"] = nb_cells
+    started = time.monotonic()
+    own = measure_floors(notebooks, setup.seed, single, work, OWN_FLOOR_REPEAT, args.workers)
+    print(
+        f"floors of {len(notebooks) - 1} honest submissions, {args.workers} at once: "
+        f"{time.monotonic() - started:.0f} s",
+        flush=True,
+    )
+    together = own.pop("solution")
+    return Floors(name, floor, sandboxed, unsandboxed, together, own)
 
 
 def ratios(values: list[float], floor: float) -> dict[str, float | None]:
@@ -835,6 +864,31 @@ def ratios(values: list[float], floor: float) -> dict[str, float | None]:
     if not values or floor <= 0:
         return {"median": None, "max": None}
     return {"median": statistics.median(values) / floor, "max": max(values) / floor}
+
+
+def own_floor_ratios(
+    setup: Setup, results: list[StudentResult], floors: Floors
+) -> dict[str, dict[str, Any]]:
+    """Kind (and "all") -> how many runs, and their wall and CPU: each honest run over its own
+    floor, median and max."""
+    by_kind: dict[str, list[tuple[float, float]]] = {}
+    for result in results:
+        kind = setup.kind(result.student)
+        for nb in result.notebooks:
+            own = floors.own.get(f"{result.student}/{nb.name}")
+            if own is None or not nb.wall_seconds or nb.cpu_seconds is None:
+                continue
+            pair = (nb.wall_seconds / own.wall, nb.cpu_seconds / own.cpu)
+            by_kind.setdefault(kind, []).append(pair)
+            by_kind.setdefault("all", []).append(pair)
+    return {
+        kind: {
+            "runs": len(pairs),
+            "wall": ratios([w for w, _ in pairs], 1.0),
+            "cpu": ratios([c for _, c in pairs], 1.0),
+        }
+        for kind, pairs in sorted(by_kind.items())
+    }
 
 
 def memory_quarters(run: Run) -> list[dict[str, int]]:
@@ -877,6 +931,7 @@ def ours_figures(
             "wall": ratios([nb.wall_seconds or 0.0 for nb in runs], floors.floor.wall),
             "cpu": ratios([nb.cpu_seconds or 0.0 for nb in runs], floors.floor.cpu),
         }
+        figures["run_over_own_floor"] = own_floor_ratios(setup, results, floors)
     return figures
 
 
@@ -916,6 +971,22 @@ def print_ours(figures: dict[str, Any]) -> None:
                 f"{r['cpu']['median']:.2f}x median, {r['cpu']['max']:.2f}x max "
                 f"(two runs at once on the cores, beside the grader)"
             )
+        together = f["floor_together"]
+        print(
+            f"  the floor with {figures['workers']} runs at once: {together['wall']:.3f} s wall "
+            f"({together['wall'] / floor['wall']:.2f}x alone), {together['cpu']:.3f} s CPU "
+            f"({together['cpu'] / floor['cpu']:.2f}x alone)"
+        )
+        print(
+            "each honest run in the grading run over its own floor (the same submission's cells "
+            f"in bare forked children, {figures['workers']} at once):"
+        )
+        for kind, k in ours["run_over_own_floor"].items():
+            print(
+                f"  {kind:8} {k['runs']:4} runs: wall {k['wall']['median']:.2f}x median, "
+                f"{k['wall']['max']:.2f}x max; CPU {k['cpu']['median']:.2f}x median, "
+                f"{k['cpu']['max']:.2f}x max"
+            )
     print(
         "our memory, largest in each quarter of the run: "
         + "; ".join(
@@ -934,7 +1005,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine load before (1, 5, 15 min): {os.getloadavg()}", flush=True)
     try:
         setup = set_up(args, work)
-        floors = None if args.no_costs else measure_floors(args, setup, work)
+        floors = None if args.no_costs else measure_floors_of(args, setup, work)
         imports = [bare_import_seconds()]
         # Ours first: its workers import TensorFlow from a cold page cache, if anyone does.
         ours_run, report = run_ours(args, setup, tag)

@@ -54,7 +54,14 @@ def make_shell() -> InteractiveShell:
     job (``zygote.preload``): making one takes 0.16 s of CPU time (measured; 0.5 s of
     wall-clock time at a load of 7 on 2 cores) that each job's process would pay again; forked,
     each job gets its own copy, as untouched as the worker. Without history (its database is a
-    file and a thread, and a thread does not survive a fork)."""
+    file and a thread, and a thread does not survive a fork).
+
+    Tracebacks are Python's plain ones (each frame's file, line and code line, then the error),
+    not IPython's default "Context" mode, which parses the source file of every frame to show
+    the lines around it: measured in a job's process, 30-220 ms of CPU time per error against
+    2-10 ms, paid for each cell that raises, so a partly answered or blank notebook cost up to
+    4x its own floor. A test cell's output is never shown; an answer cell's traceback still
+    names each frame and line."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
@@ -62,6 +69,7 @@ def make_shell() -> InteractiveShell:
         return InteractiveShell.instance()
     config = Config()
     config.HistoryManager.enabled = False
+    config.InteractiveShell.xmode = "Plain"
     with tempfile.TemporaryDirectory(prefix="autograder-ipython-") as ipython_dir:
         # The profile folder is only read while the shell is made: nothing is left behind.
         shell = InteractiveShell.instance(colors="nocolor", ipython_dir=ipython_dir, config=config)

@@ -7,7 +7,10 @@ All jobs run on ONE worker of a real pool (bubblewrap where available), in order
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -248,4 +251,89 @@ def test_a_job_can_create_no_system_v_shared_memory_and_few_ipc_objects(pool):
     assert b"shm -1 22" in outcome.records and b"small shm -1 22" in outcome.records
     assert b"sets 128 queues 16" in outcome.records, outcome.records
     assert "no System V shared memory" in outcome.isolation.describe()
+    honest_after(pool)
+
+
+#: A job that reaches for the worker's clean-up helper (a process of the worker's user beside
+#: the worker, which acts as the job's user after each job): through a pipe it inherited, or
+#: with a signal to any process it can see.
+REACH_FOR_THE_HELPER = """\\
+import os, signal, stat
+pipes = [fd for fd in map(int, os.listdir('/proc/self/fd'))
+         if fd > 2 and os.path.exists(f'/proc/self/fd/{fd}')
+         and stat.S_ISFIFO(os.fstat(fd).st_mode)]
+for fd in pipes:
+    for line in (b'kill 0\\n', b'kill worker\\n', b'ipc x\\n', b'garbage'):
+        os.write(fd, line)
+others = [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]
+refused = 0
+for pid in others:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except PermissionError:
+        refused += 1
+print('pipes', pipes, 'processes', len(others), 'refused', refused)
+"""
+#: A process left behind, out of the job's session and process group.
+LEAVE_A_SLEEPER = (
+    "import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
+    "print('left a sleeper')\n"
+)
+#: An honest job that also counts the processes of its own user besides itself.
+COUNT_MY_USER = """\\
+import os
+mine = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()
+        and os.stat('/proc/' + p).st_uid == os.getuid()]
+print('others of my user:', len(mine))
+"""
+
+
+def _helper_pid(worker) -> int | None:
+    """The worker's clean-up helper, seen from outside the sandbox: a zygote process whose
+    parent is the zygote."""
+    parents, commands = {}, {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+                parents[int(entry)] = int(stat.rsplit(b")", 1)[1].split()[1])
+                commands[int(entry)] = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue
+    zygote = b"autograder.sandbox.zygote"
+    under = {worker.process.pid}
+    for pid in sorted(parents):  # parents start before their children
+        if parents[pid] in under:
+            under.add(pid)
+    return next(
+        (
+            pid
+            for pid in under
+            if zygote in commands.get(pid, b"") and zygote in commands.get(parents[pid], b"")
+        ),
+        None,
+    )
+
+
+def test_a_job_cannot_reach_the_clean_up_helper(pool):
+    worker = pool.workers[0]
+    process, helper = worker.process, _helper_pid(worker)
+    assert helper is not None
+    outcome = run(pool, "reach-for-the-helper", REACH_FOR_THE_HELPER)
+    assert b"pipes []" in outcome.records, outcome.records
+    seen = re.search(rb"processes (\d+) refused (\d+)", outcome.records)
+    assert seen and seen.group(1) == seen.group(2) != b"0", outcome.records
+    honest_after(pool)
+    assert worker.process is process and _helper_pid(worker) == helper  # neither replaced
+
+
+def test_without_its_helper_the_worker_still_cleans_up_after_a_job(pool):
+    worker = pool.workers[0]
+    helper = _helper_pid(worker)
+    assert helper is not None
+    os.kill(helper, signal.SIGKILL)
+    outcome = run(pool, "leave-a-sleeper", LEAVE_A_SLEEPER)
+    assert outcome.failure is None and b"left a sleeper" in outcome.records, outcome
+    after = run(pool, "count-my-user", COUNT_MY_USER)
+    assert b"others of my user: 0" in after.records, after.records
     honest_after(pool)
