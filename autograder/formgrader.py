@@ -69,4 +69,4 @@ def write_autograded(course: Course, result: StudentResult) -> None:
         text = nbformat.writes(nb, capture_validation_error=invalid)  # validates it, once
         if invalid:
             raise invalid["ValidationError"]
-        (folder / f"{notebook.name}.ipynb").write_text(text, encoding="utf-8")
+        (folder / f"{notebook.name}.ipynb").write_text(text + "\n", encoding="utf-8")

@@ -19,13 +19,15 @@ submissions
 ``--timeout T`` gives both the same limit instead. Before grading it measures, in the same run,
 a bare ``import tensorflow`` (the floor of the time to the first job) and the floor of one
 submission's run (``grading_floor.py``: the solution run in a child forked from an idle worker,
-no sandbox, no shell, no files), and the same solution as jobs of a one-worker pool with the
-full sandbox and with none (what a job pays beyond the floor, and the sandbox's share of it).
+no sandbox, no shell, no files), the same solution as jobs of a one-worker pool with the
+full sandbox and with none (what a job pays beyond the floor, and the sandbox's share of it),
+and each honest submission's own floor (its cells in the same bare children, as many at once
+as ours has workers).
 
 It prints the wall time of each, the median time per submission, the peak memory of each
 process tree (sampled from /proc), the ratio, the time from ``autograder grade`` to its first
-job running against the bare import, each run's wall and CPU time as ratios to the floor, the
-machine's load, and whether every honest
+job running against the bare import, each run's wall and CPU time as ratios to the floor and
+to its own floor (by kind of submission), the machine's load, and whether every honest
 submission (correct, partial, wrong or blank; not the broken files or the loop) got exactly the
 same score per cell from both. It exits with status 1 when any honest score differs, and
 with status 2 when none differs but nbgrader gave up on an honest submission (it then logs an

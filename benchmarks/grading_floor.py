@@ -28,9 +28,11 @@ import argparse
 import io
 import json
 import os
+import select
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,13 +150,14 @@ def run_child(cells: list[str]) -> None:
     for n, source in enumerate(cells):
         try:
             exec(compile(source, f"<cell {n}>", "exec"), namespace)  # noqa: S102 - benchmark
-        except Exception as exc:  # noqa: BLE001 - recorded, as the grader records it
+        except BaseException as exc:  # noqa: BLE001 - recorded, as IPython records even SystemExit
             errors.append(type(exc).__name__)
     os.write(3, f"{len(values)} values, {len(errors)} errors".encode())
 
 
 def run_children(cells: list[str], at_once: int) -> list[dict[str, object]]:
-    """``at_once`` children forked together, each running ``cells``; their costs once reaped."""
+    """``at_once`` children forked together, each running ``cells`` in the current folder;
+    their costs, each measured when it is reaped."""
     children = {}
     for _ in range(at_once):
         read, write = os.pipe()
@@ -169,22 +172,24 @@ def run_children(cells: list[str], at_once: int) -> list[dict[str, object]]:
                 os.write(3, f"error: {type(exc).__name__}: {exc}".encode())
                 os._exit(1)
         os.close(write)
-        children[pid] = (read, started)
+        children[os.pidfd_open(pid)] = (pid, read, started)
     runs = []
-    while children:
-        pid, status, usage = os.wait4(-1, 0)
-        read, started = children.pop(pid)
-        wall = time.monotonic() - started
-        said = os.read(read, 4096).decode(errors="replace")
-        os.close(read)
-        runs.append(
-            {
-                "wall_seconds": wall,
-                "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                "exit_code": os.waitstatus_to_exitcode(status),
-                "said": said,
-            }
-        )
+    while children:  # only these children: a host process's others are not ours to reap
+        for exited in select.select(list(children), [], [])[0]:
+            pid, read, started = children.pop(exited)
+            os.close(exited)
+            _, status, usage = os.wait4(pid, 0)
+            wall = time.monotonic() - started
+            said = os.read(read, 4096).decode(errors="replace")
+            os.close(read)
+            runs.append(
+                {
+                    "wall_seconds": wall,
+                    "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                    "exit_code": os.waitstatus_to_exitcode(status),
+                    "said": said,
+                }
+            )
     return runs
 
 
@@ -203,10 +208,13 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.update(job_environment(args.seed, args.single_thread))
     preload()
-    found = {
-        name: [run for _ in range(args.repeat) for run in run_children(cells, args.at_once)]
-        for name, cells in notebooks.items()
-    }
+    with tempfile.TemporaryDirectory(prefix="grading-floor-") as folder:
+        os.chdir(folder)  # what the notebooks write goes here, not into the checkout
+        found = {
+            name: [run for _ in range(args.repeat) for run in run_children(cells, args.at_once)]
+            for name, cells in notebooks.items()
+        }
+        os.chdir("/")
     print(json.dumps({"notebooks": found}))
     failed = [r for runs in found.values() for r in runs if r["exit_code"] != 0]
     return 1 if failed else 0

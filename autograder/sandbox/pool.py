@@ -175,6 +175,9 @@ class Worker:
             answer = json.loads(self._read_line(job.limits.wall_seconds + CLEANUP_SECONDS))
         except (OSError, ValueError, WorkerError) as exc:
             self.stop()
+            # Whatever of the job outlived its worker (without bubblewrap nothing ends it with
+            # the worker) keeps the old user: the next worker's jobs get a new one.
+            self.uid = self.isolation.worker_uid()
             raise WorkerLost(f"the grading worker {self.name} was lost: {exc}") from None
         self.jobs_done += 1
         if not answer.get("clean", False):

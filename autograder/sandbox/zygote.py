@@ -37,6 +37,10 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def preload() -> None:
     """Import what notebooks use, so children start warm. Runs no TensorFlow op (no threads)."""
+    # ``autograder/__init__`` keeps jsonschema from importing rfc3987-syntax in the grader's own
+    # processes; a notebook may import it, as in Jupyter.
+    if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+        del sys.modules["rfc3987_syntax"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ["MPLBACKEND"] = "Agg"
@@ -74,6 +78,7 @@ def main() -> None:
 
 
 def run_job(job: dict, control_fd: int) -> dict:
+    global _helper
     started = time.monotonic()
     limits = job["limits"]
     # The child writes one byte here just before its first cell: once there, no code of the job
@@ -86,6 +91,7 @@ def run_job(job: dict, control_fd: int) -> dict:
             os.close(reached_read)
             if _helper is not None:  # no code of the job may ask the helper for anything
                 _helper.close()
+                _helper = None
             enter_child(job)
             from autograder.sandbox.runner import run_notebook
 
@@ -218,46 +224,67 @@ def _descendants_and_uid(root_pid: int, uid: int | None) -> list[int]:
     return found
 
 
-def _as_user(uid: int | None, action: Callable[[int | None], None]) -> None:
-    """Run ``action(uid)`` in a short-lived process of user ``uid`` (the worker's own user when
-    None), and wait for it."""
-    helper = os.fork()
-    if helper == 0:
+#: How long one clean-up step as the job's user may take. A process the job left (of the same
+#: user) could stop the step's process before it acts: it is then killed, the step counts as
+#: failed, and the worker's own sweep (``_kill_all``) goes on.
+STEP_SECONDS = 5.0
+
+
+def _as_user(uid: int, action: Callable[[int], None], close: tuple[int, ...] = ()) -> bool:
+    """Run ``action(uid)`` in a short-lived process of user ``uid`` (never root), closing the
+    file descriptors ``close`` first; True if it finished, without an error, in time."""
+    if uid == 0:
+        return False
+    child = os.fork()
+    if child == 0:
+        code = 1
         try:
-            if uid is not None:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
+            for fd in close:
+                os.close(fd)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
             action(uid)
+            code = 0
         finally:
-            os._exit(0)
-    os.waitpid(helper, 0)
+            os._exit(code)
+    exited = os.pidfd_open(child)
+    try:
+        finished = bool(select.select([exited], [], [], STEP_SECONDS)[0])
+        if not finished:
+            os.kill(child, signal.SIGKILL)  # as root; a stopped process dies too
+    finally:
+        os.close(exited)
+    _, status = os.waitpid(child, 0)
+    return finished and os.waitstatus_to_exitcode(status) == 0
 
 
-def _kill_everything(uid: int | None) -> None:
+def _kill_everything(uid: int) -> None:
     """As the job's user: ``kill(-1)`` signals every process that user runs at once, which a
-    process bomb cannot outrun. Never as the worker's own user."""
-    if uid is not None:
-        os.kill(-1, signal.SIGKILL)
+    process bomb cannot outrun."""
+    os.kill(-1, signal.SIGKILL)
 
 
 class UserHelper:
-    """A lean process, forked before the worker imports TensorFlow, that runs the clean-up
+    """A lean root process, forked before the worker imports TensorFlow, that runs the clean-up
     steps that must act as a job's user (killing its processes, removing its IPC objects).
 
     Each step needs a process of that user, and a fork of the worker itself costs about 30 ms
     (measured: its 590 MB of pages and mappings are copied, then torn down), twice per job;
-    a fork of this helper costs under 1 ms. The job's process closes the helper's pipes before
-    any of its code runs, and the helper acts for no user but a job's (never uid 0). When the
-    helper is gone, the worker forks as before (``_as_user``)."""
+    a fork of this helper costs under 1 ms. Started only as root, where a job's user can
+    neither signal, trace nor open it; the job's process closes the helper's pipes before any
+    of its code runs, and the step's process closes them before it becomes the job's user.
+    When the helper is gone or does not answer, the worker forks as before (``as_user``)."""
 
-    ACTIONS: ClassVar[dict[str, Callable[[int | None], None]]] = {}
+    ACTIONS: ClassVar[dict[str, Callable[[int], None]]] = {}
 
     def __init__(self, pid: int, requests: int, answers: int) -> None:
         self.pid, self.requests, self.answers = pid, requests, answers
 
     @classmethod
     def start(cls) -> UserHelper | None:
+        if os.geteuid() != 0:
+            return None  # jobs run as the worker's own user: nothing to act as
         to_helper, requests = os.pipe()
         answers, from_helper = os.pipe()
         try:
@@ -268,6 +295,7 @@ class UserHelper:
             return None
         if pid == 0:
             try:
+                _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
                 _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
                 # Nothing of the worker's protocol stays open here: the grader sees the
                 # worker's output end when the worker dies, whatever the helper does.
@@ -290,50 +318,65 @@ class UserHelper:
 
     @classmethod
     def _serve(cls, requests: int, answers: int) -> None:
+        """Answer each request ("<action> <uid>") with "done" or "failed", until the worker
+        closes its end."""
         with os.fdopen(requests, "r", encoding="ascii") as lines:
             for line in lines:
                 action, _, who = line.strip().partition(" ")
-                uid = None if who == "worker" else int(who) if who.isdigit() else 0
-                if action in cls.ACTIONS and uid != 0:
-                    _as_user(uid, cls.ACTIONS[action])
-                    os.write(answers, b"done\n")
-                else:
-                    os.write(answers, b"refused\n")
+                done = (
+                    action in cls.ACTIONS
+                    and who.isdigit()
+                    and _as_user(int(who), cls.ACTIONS[action], close=(requests, answers))
+                )
+                os.write(answers, b"done\n" if done else b"failed\n")
 
-    def run(self, action: str, uid: int | None) -> bool:
-        """Ask for ``action`` as ``uid``; False if the helper could not do it."""
+    def run(self, action: str, uid: int) -> bool | None:
+        """Whether ``action`` as ``uid`` was done; None if the helper is gone or did not
+        answer in time."""
         try:
-            os.write(self.requests, f"{action} {'worker' if uid is None else uid}\n".encode())
-            answer = os.read(self.answers, 64)
+            os.write(self.requests, f"{action} {uid}\n".encode())
+            ready = select.select([self.answers], [], [], STEP_SECONDS + 5)[0]
+            answer = os.read(self.answers, 64) if ready else b""
         except OSError:
-            return False
-        return answer == b"done\n"
+            return None
+        return answer == b"done\n" if answer in (b"done\n", b"failed\n") else None
 
     def close(self) -> None:
+        """Close the worker's ends (the helper then leaves)."""
         for fd in (self.requests, self.answers):
             try:
                 os.close(fd)
             except OSError:
                 pass
 
+    def stop(self) -> None:
+        self.close()
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
 
 _helper: UserHelper | None = None
 
 
-def as_user(action: str, uid: int | None) -> None:
-    """Run a named clean-up step (``UserHelper.ACTIONS``) as ``uid``: through the helper, or
-    by a fork of this process when there is no helper or it failed."""
+def as_user(action: str, uid: int) -> bool:
+    """Run a named clean-up step (``UserHelper.ACTIONS``) as ``uid``, through the helper or, when
+    there is none or it does not answer, in a fork of this process; True if it was done."""
     global _helper
-    if _helper is not None and _helper.run(action, uid):
-        return
-    if _helper is not None:  # gone: its pid may be a job's next, and is not skipped any more
-        _helper.close()
+    if _helper is not None:
+        done = _helper.run(action, uid)
+        if done is not None:
+            return done
+        _helper.stop()
         _helper = None
-    _as_user(uid, UserHelper.ACTIONS[action])
+    return _as_user(uid, UserHelper.ACTIONS[action])
 
 
 def _reap() -> None:
     """Reap whatever became ours (orphans come to us as subreaper)."""
+    global _helper
     while True:
         try:
             waited, _ = os.waitpid(-1, os.WNOHANG)
@@ -341,6 +384,9 @@ def _reap() -> None:
             return
         if not waited:
             return
+        if _helper is not None and waited == _helper.pid:  # its pid is free for a job's now
+            _helper.close()
+            _helper = None
 
 
 def _kill_all(root_pid: int, uid: int | None) -> bool:
@@ -461,11 +507,15 @@ def _remove_ipc_objects(uid: int | None) -> None:
 def remove_ipc(uid: int | None, job_dir: str) -> bool:
     """Remove the IPC objects the job left (System V shared memory, semaphores and message
     queues, POSIX message queues; POSIX shared memory is /dev/shm, emptied with /tmp), as the
-    job's own user (their owner may remove them). True once none is left. Without bubblewrap
-    or a user of its own a job shares them with the instructor's: nothing is removed."""
+    job's own user (their owner may remove them; without root the worker is that user). True
+    once none is left. Without bubblewrap or a user of its own a job shares them with the
+    instructor's: nothing is removed."""
     if uid is None and job_dir != "/job":
         return True
-    as_user("ipc", uid)
+    if uid is None:
+        _remove_ipc_objects(None)
+    else:
+        as_user("ipc", uid)
     return not _ipc_objects(uid) and not (
         os.path.isdir(POSIX_MQUEUES) and os.listdir(POSIX_MQUEUES)
     )

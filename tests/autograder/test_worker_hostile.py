@@ -254,24 +254,39 @@ def test_a_job_can_create_no_system_v_shared_memory_and_few_ipc_objects(pool):
     honest_after(pool)
 
 
-#: A job that reaches for the worker's clean-up helper (a process of the worker's user beside
-#: the worker, which acts as the job's user after each job): through a pipe it inherited, or
-#: with a signal to any process it can see.
+#: A job that reaches for the worker's clean-up helper (a root process beside the worker, which
+#: acts as the job's user after each job): through a pipe it inherited, or at each process it
+#: can see: a signal, its open files, ptrace, a copy of one of its file descriptors.
 REACH_FOR_THE_HELPER = """\\
-import os, signal, stat
+import ctypes, errno, os, signal, stat
+libc = ctypes.CDLL(None, use_errno=True)
+PTRACE_SEIZE, SYS_PIDFD_OPEN, SYS_PIDFD_GETFD = 0x4206, 434, 438
 pipes = [fd for fd in map(int, os.listdir('/proc/self/fd'))
          if fd > 2 and os.path.exists(f'/proc/self/fd/{fd}')
          and stat.S_ISFIFO(os.fstat(fd).st_mode)]
 for fd in pipes:
-    for line in (b'kill 0\\n', b'kill worker\\n', b'ipc x\\n', b'garbage'):
+    for line in (b'kill 0\\n', b'ipc 0\\n', b'garbage'):
         os.write(fd, line)
 others = [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]
-refused = 0
+refused = []
 for pid in others:
+    ways = 0
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGSTOP)
     except PermissionError:
-        refused += 1
+        ways += 1
+    try:
+        os.listdir(f'/proc/{pid}/fd')
+    except PermissionError:
+        ways += 1
+    if libc.ptrace(PTRACE_SEIZE, pid, 0, 0) != 0 and ctypes.get_errno() == errno.EPERM:
+        ways += 1
+    pidfd = libc.syscall(SYS_PIDFD_OPEN, pid, 0)
+    if pidfd >= 0:
+        if libc.syscall(SYS_PIDFD_GETFD, pidfd, 3, 0) < 0 and ctypes.get_errno() == errno.EPERM:
+            ways += 1
+        os.close(pidfd)
+    refused.append(ways)
 print('pipes', pipes, 'processes', len(others), 'refused', refused)
 """
 #: A process left behind, out of the job's session and process group.
@@ -286,54 +301,64 @@ mine = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()
         and os.stat('/proc/' + p).st_uid == os.getuid()]
 print('others of my user:', len(mine))
 """
+ZYGOTE_ARGS = [b"-I", b"-m", b"autograder.sandbox.zygote"]
 
 
 def _helper_pid(worker) -> int | None:
-    """The worker's clean-up helper, seen from outside the sandbox: a zygote process whose
-    parent is the zygote."""
-    parents, commands = {}, {}
+    """The worker's clean-up helper, seen from outside the sandbox: the one zygote process
+    (``python -I -m autograder.sandbox.zygote``) whose parent is the zygote."""
+    parents, zygotes = {}, set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 stat = Path(f"/proc/{entry}/stat").read_bytes()
                 parents[int(entry)] = int(stat.rsplit(b")", 1)[1].split()[1])
-                commands[int(entry)] = Path(f"/proc/{entry}/cmdline").read_bytes()
+                argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
             except (OSError, IndexError, ValueError):
                 continue
-    zygote = b"autograder.sandbox.zygote"
-    under = {worker.process.pid}
-    for pid in sorted(parents):  # parents start before their children
-        if parents[pid] in under:
-            under.add(pid)
-    return next(
-        (
-            pid
-            for pid in under
-            if zygote in commands.get(pid, b"") and zygote in commands.get(parents[pid], b"")
-        ),
-        None,
-    )
+            if argv[1:4] == ZYGOTE_ARGS:
+                zygotes.add(int(entry))
+    under, grown = {worker.process.pid}, True
+    while grown:  # the worker's descendants, whatever the order of their pids
+        more = {pid for pid, parent in parents.items() if parent in under} - under
+        under |= more
+        grown = bool(more)
+    found = [pid for pid in under & zygotes if parents[pid] in zygotes]
+    assert len(found) <= 1, found
+    return found[0] if found else None
 
 
+needs_root = pytest.mark.skipif(
+    not detect().root, reason="without root there is no helper: jobs run as the worker's user"
+)
+
+
+@needs_root
 def test_a_job_cannot_reach_the_clean_up_helper(pool):
     worker = pool.workers[0]
-    process, helper = worker.process, _helper_pid(worker)
+    process, uid, helper = worker.process, worker.uid, _helper_pid(worker)
     assert helper is not None
     outcome = run(pool, "reach-for-the-helper", REACH_FOR_THE_HELPER)
     assert b"pipes []" in outcome.records, outcome.records
-    seen = re.search(rb"processes (\d+) refused (\d+)", outcome.records)
-    assert seen and seen.group(1) == seen.group(2) != b"0", outcome.records
+    seen = re.search(rb"processes (\d+) refused \[([\d, ]*)\]", outcome.records)
+    assert seen and int(seen.group(1)) >= 3, outcome.records  # the sandbox, worker, helper
+    assert set(seen.group(2).split(b", ")) == {b"4"}, outcome.records  # each way refused
     honest_after(pool)
-    assert worker.process is process and _helper_pid(worker) == helper  # neither replaced
+    assert (worker.process, worker.uid, _helper_pid(worker)) == (process, uid, helper)
 
 
+@needs_root
 def test_without_its_helper_the_worker_still_cleans_up_after_a_job(pool):
     worker = pool.workers[0]
-    helper = _helper_pid(worker)
+    process, uid, helper = worker.process, worker.uid, _helper_pid(worker)
     assert helper is not None
     os.kill(helper, signal.SIGKILL)
     outcome = run(pool, "leave-a-sleeper", LEAVE_A_SLEEPER)
-    assert outcome.failure is None and b"left a sleeper" in outcome.records, outcome
+    assert outcome.failure is None and outcome.lost_workers == 0, outcome
+    assert b"left a sleeper" in outcome.records
     after = run(pool, "count-my-user", COUNT_MY_USER)
     assert b"others of my user: 0" in after.records, after.records
     honest_after(pool)
+    # The same worker and user throughout (a worker found unclean gets a new user), and no
+    # helper any more: the worker forked its own clean-up steps.
+    assert (worker.process, worker.uid, _helper_pid(worker)) == (process, uid, None)
