@@ -289,6 +289,26 @@ def _render_prose(markdown: MarkdownIt, text: str) -> Markup:
     return Markup(markdown.renderer.render(tokens, markdown.options, {}))
 
 
+class FeedbackRenderer:
+    """Renders the feedback pages of one assignment (its redactor and Markdown made once)."""
+
+    def __init__(self, released: Assignment) -> None:
+        self.released = released
+        self.redact = Redactor.for_assignment(list(released.notebooks.values()), released.key)
+        # Math is kept verbatim (LaTeX) rather than mangled by Markdown's backslash escapes.
+        self.markdown = MarkdownIt("commonmark", {"html": False}).use(dollarmath_plugin)
+
+    def pages(self, result: StudentResult) -> dict[str, str]:
+        """One student's pages: notebook name -> HTML, for the notebooks the assignment has."""
+        pages = {}
+        for notebook in result.notebooks:
+            instructor = self.released.notebooks.get(notebook.name)
+            if instructor is not None:
+                page = _NotebookPage(instructor, notebook, self.redact, self.markdown)
+                pages[notebook.name] = page.render(result)
+        return pages
+
+
 def write_feedback(
     course: Course, assignment: str, students: list[str] | None = None
 ) -> list[Path]:
@@ -304,20 +324,13 @@ def write_feedback(
             f"no grading result of {assignment!r} for: {', '.join(unknown)} "
             "(run `autograder grade` first)"
         )
-    redact = Redactor.for_assignment(list(released.notebooks.values()), released.key)
-    # Math is kept verbatim (LaTeX) rather than mangled by Markdown's backslash escapes.
-    markdown = MarkdownIt("commonmark", {"html": False}).use(dollarmath_plugin)
+    renderer = FeedbackRenderer(released)
     written = []
     for student in students:
-        result = results[student]
         folder = course.feedback_dir(student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
-        for notebook in result.notebooks:
-            instructor = released.notebooks.get(notebook.name)
-            if instructor is None:
-                continue
-            page = _NotebookPage(instructor, notebook, redact, markdown)
-            path = folder / f"{notebook.name}.html"
-            path.write_text(page.render(result), encoding="utf-8")
+        for name, page in renderer.pages(results[student]).items():
+            path = folder / f"{name}.html"
+            path.write_text(page, encoding="utf-8")
             written.append(path)
     return written

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -15,9 +16,10 @@ from nbgrader.api import Gradebook
 
 from autograder import simulate
 from autograder.answer_key import AnswerKey, NotebookKey
+from autograder.assignment import Assignment
 from autograder.cli import main
 from autograder.course import Course
-from autograder.feedback import write_feedback
+from autograder.feedback import FeedbackRenderer, write_feedback
 from autograder.grader import Grader
 from autograder.marks import export_marks
 from autograder.redaction import hidden_region_lines
@@ -111,14 +113,27 @@ def test_a_page_for_every_student(graded_class, feedback_pages):
         assert path.read_text().startswith("<!DOCTYPE html>")
 
 
-def test_feedback_never_shows_hidden_tests(graded_class, feedback_pages):
+def test_feedback_never_shows_hidden_tests(graded_class, feedback_pages, tmp_path):
     course = graded_class.course
-    # The threat is real: carl's failing test cells printed tracebacks quoting hidden lines.
-    carl_run = graded_class.results["carl"].notebooks[0]
-    carl_out = "".join(e.out for e in carl_run.outputs.values())
-    assert any(line in carl_out for line in secrets(course))
     for path in feedback_pages.values():
         assert_nothing_hidden(course, path)
+    # The threat is real: a test cell that raises inside its hidden part prints a traceback
+    # quoting the hidden line (and the page of a cell that printed it must not show it). Carl's
+    # failing test cells printed tracebacks; put every hidden line into them, as such tracebacks
+    # would, and render his page again.
+    carl = graded_class.results["carl"]
+    notebook = carl.notebooks[0]
+    quoted = "\n".join(secrets(course))
+    outputs = {
+        i: dataclasses.replace(e, out=f"{e.out}\n{quoted}") if "Traceback" in e.out else e
+        for i, e in notebook.outputs.items()
+    }
+    assert outputs != notebook.outputs
+    leaky = dataclasses.replace(carl, notebooks=[dataclasses.replace(notebook, outputs=outputs)])
+    released = Assignment.load(course, ASSIGNMENT)
+    page = tmp_path / "carl.html"
+    page.write_text(FeedbackRenderer(released).pages(leaky)[notebook.name], encoding="utf-8")
+    assert_nothing_hidden(course, page)
     # ... while the visible tests are shown, so the absence above means something.
     text = page_text(feedback_pages["carl"])
     assert 'check("nearest-on-X"' in text and "nearest-on-X" in text
