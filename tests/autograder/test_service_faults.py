@@ -142,16 +142,28 @@ def test_kill_9_of_a_service_process_while_grading(released_course, tmp_path, po
         second.stop()
 
 
+def _is_zygote(process: psutil.Process) -> bool:
+    return "autograder.sandbox.zygote" in process.cmdline() and process.name() != "bwrap"
+
+
 def _zygote(service: Service) -> psutil.Process | None:
-    """The pristine worker (inside bubblewrap) of a one-worker service, if it runs."""
+    """The pristine worker (inside bubblewrap) of a one-worker service, if it runs: not its
+    clean-up helper or a job's process, which are forks of it."""
     assert service.process is not None
     for process in tree(service.process.pid):
         try:
-            if "autograder.sandbox.zygote" in process.cmdline() and process.name() != "bwrap":
+            if _is_zygote(process) and not _is_zygote(process.parent()):
                 return process
-        except psutil.Error:
+        except (psutil.Error, AttributeError):  # gone, or no parent any more
             continue
     return None
+
+
+def _runs_a_job(worker: psutil.Process) -> bool:
+    """Whether the worker has forked a job's process. As root it also has its clean-up helper,
+    a root child that runs no job; a job's process runs as the worker's user of its own."""
+    root = worker.uids().real == 0
+    return any(not root or child.uids().real != 0 for child in worker.children())
 
 
 def _kill_worker_mid_job(service: Service, not_this: int | None = None) -> int:
@@ -162,7 +174,7 @@ def _kill_worker_mid_job(service: Service, not_this: int | None = None) -> int:
     def busy() -> bool:
         worker = _zygote(service)
         try:
-            if worker is not None and worker.pid != not_this and worker.children():
+            if worker is not None and worker.pid != not_this and _runs_a_job(worker):
                 found.append(worker)
                 return True
         except psutil.Error:
